@@ -105,6 +105,7 @@ class Cluster:
                           expose=tuple(dict.fromkeys(default_expose() + self.config.expose)),
                           crash_backoff=self.config.crash_backoff, pod_octet=self._range.octet)
         self.kubelet = Kubelet(node, self.store, self.registry, self.pki, self.faults)
+        self.kubelet.reap_leftovers()
         self.controllers = [
             GarbageCollector(self.store, self.registry),
             NamespaceController(self.store, self.registry),

@@ -20,6 +20,7 @@ from ..registry import Registry
 from ..resources import CONFIGMAPS, NODES, PODS, PVCS, SECRETS, SERVICES
 from ..selectors import label_selector_from_object
 from ..store import DELETED, Event, Obj, Store, now_rfc3339
+from . import sandbox
 from .pod import PodWorker
 from .procs import ExecProc
 
@@ -36,6 +37,13 @@ class NodeConfig:
     expose: tuple[str, ...] = ()
     crash_backoff: float = 10.0  # seconds before the first restart of a crashed container, doubling
     pod_octet: int = 1  # pods get addresses in 127.<pod_octet>.0.0/16 (see ipam.py)
+
+    @property
+    def sandbox_tag(self) -> str:
+        """Names this node's pods in the host's mount table, so leftovers of a killed kubesim can be found."""
+        import hashlib
+
+        return "kubesim-" + hashlib.sha256(os.path.realpath(self.state_dir).encode()).hexdigest()[:12]
 
     @property
     def root_mountpoint(self) -> str:
@@ -367,6 +375,13 @@ class Kubelet:
                 worker.kill_now()
             except Exception:  # noqa: BLE001 - keep killing the others
                 log.exception("killing pod %s", worker.name)
+        self.reap_leftovers()
+
+    def reap_leftovers(self) -> None:
+        """Kill whatever still runs in a pod of this state dir (a previous kubesim killed with SIGKILL)."""
+        killed = sandbox.kill_tagged(self.config.sandbox_tag)
+        if killed:
+            log.warning("killed %d process(es) left in pods of %s", killed, self.config.state_dir)
 
 
 def _home_of(uid: int) -> str:

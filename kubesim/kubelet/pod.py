@@ -163,7 +163,7 @@ class PodWorker:
         spec = sandbox.SandboxSpec(
             root_mountpoint=self.k.config.root_mountpoint, mounts=tuple(mounts), hosts_file=hosts,
             expose=self.k.config.expose, passwd_lines=self._passwd_lines(),
-            error_file=os.path.join(self.dir, "sandbox-error"))
+            error_file=os.path.join(self.dir, "sandbox-error"), tag=self.k.config.sandbox_tag)
         try:
             popen = sandbox.start_sandbox(spec)
         except sandbox.SandboxError as exc:

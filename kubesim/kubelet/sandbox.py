@@ -66,6 +66,7 @@ class SandboxSpec:
     passwd_lines: tuple[str, ...] = ()  # appended to the pod's /etc/passwd
     group_lines: tuple[str, ...] = ()   # appended to the pod's /etc/group
     error_file: str | None = None       # a set-up failure writes its message here
+    tag: str = "tmpfs"                  # the pod root tmpfs's source name: `find_tagged` finds pods by it
 
 
 # ---------------------------------------------------------------------------------------- syscalls
@@ -188,7 +189,7 @@ def _build_pod(plan: dict, errw: int, step: list[str]) -> None:
         _ok(_libc.unshare(CLONE_NEWNS))
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         step[0] = f"mounting the pod root tmpfs on {root}"
-        _mount("tmpfs", root, "tmpfs", 0, "mode=755")
+        _mount(plan["tag"], root, "tmpfs", 0, "mode=755")
         _mount(None, root, None, MS_UNBINDABLE)     # keeps it out of an rbind of its parent dir
         for name, link in plan["top"]:
             step[0] = f"setting up /{name}"
@@ -303,7 +304,7 @@ def _plan(spec: SandboxSpec) -> dict:
     return {"root": root, "top": top, "etc_submounts": _etc_submounts(), "mounts": mounts,
             "expose": [host(path, "exposed path") for path in spec.expose],
             "passwd": tuple(spec.passwd_lines), "group": tuple(spec.group_lines),
-            "parent": os.getpid()}
+            "parent": os.getpid(), "tag": spec.tag}
 
 
 def _popen_reporting(argv: list[str], preexec, **kwargs) -> subprocess.Popen:
@@ -452,3 +453,42 @@ def kill_sandbox(holder_pid: int, sig: int = signal.SIGKILL, *, timeout: float =
         signal_pids(pids, signal.SIGKILL)
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
+
+
+def find_tagged(tag: str) -> list[int]:
+    """Pids in any pod whose root tmpfs was mounted with source `tag` -- also pods of a kubesim that died
+    (SIGKILL) and left double-forked processes behind. Processes in our own namespace are skipped cheaply."""
+    own = os.readlink("/proc/self/ns/mnt")
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/mnt") == own:
+                continue
+            with open(f"/proc/{entry}/mountinfo", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    fields = line.split()
+                    if fields[4] != "/":
+                        continue
+                    after = fields[fields.index("-") + 1:]
+                    if len(after) >= 2 and after[0] == "tmpfs" and after[1] == tag:
+                        found.append(int(entry))
+                    break
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def kill_tagged(tag: str, timeout: float = 5.0) -> int:
+    """SIGKILL every process `find_tagged` finds, until none is left (bounded); returns how many were hit."""
+    hit: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = find_tagged(tag)
+        if not pids:
+            break
+        hit.update(pids)
+        signal_pids(pids, signal.SIGKILL)
+        time.sleep(0.01)
+    return len(hit)
