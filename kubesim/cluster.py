@@ -11,7 +11,9 @@ import logging
 import os
 import socket
 import sys
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from aiohttp import web
 
@@ -22,7 +24,7 @@ from .controllers.workloads import DeploymentController, ReplicaSetController
 from .faults import Faults
 from .kubelet.kubelet import Kubelet, NodeConfig
 from .registry import Registry
-from .resources import NAMESPACES, SERVICES
+from .resources import EVENTS, NAMESPACES, SERVICES
 from .server import Audit, build_app
 from .store import Store
 
@@ -66,6 +68,7 @@ class ClusterConfig:
     crash_backoff: float = 10.0
     bookmark_interval: float = 60.0
     history_size: int = 50_000
+    event_ttl: float = 3600.0  # Events older than this are removed, as kube-apiserver's --event-ttl
     faults: Faults = field(default_factory=Faults)
     expose: tuple[str, ...] = ()
 
@@ -83,6 +86,7 @@ class Cluster:
         self.kubelet: Kubelet | None = None
         self.controllers = []
         self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task | None = None
         self.port = config.port
         self.audit = Audit(os.path.join(self.state_dir, "audit.jsonl"))
         self._range: ipam.RangeClaim | None = None
@@ -129,12 +133,25 @@ class Cluster:
         await self._runner.setup()
         site = web.SockSite(self._runner, sock, ssl_context=self.pki.server_ssl_context())
         await site.start()
+        self._sweeper = asyncio.create_task(self._sweep_events())
         if self.config.kubeconfig:
             pkimod.write_kubeconfig(self.config.kubeconfig, pkimod.kubeconfig(self.url, self.pki))
         log.info("kubesim serving %s (state %s)", self.url, self.state_dir)
 
+    async def _sweep_events(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, self.config.event_ttl))
+            cutoff = time.time() - self.config.event_ttl
+            for event in self.store.iter_all(EVENTS):
+                stamp = event.get("lastTimestamp") or event["metadata"]["creationTimestamp"]
+                if datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp() < cutoff:
+                    md = event["metadata"]
+                    self.store.remove(EVENTS, md["namespace"], md["name"])
+
     async def stop(self) -> None:
         """Kill every pod, close watches, stop serving."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self.kubelet is not None:
             self.kubelet.kill_all()
         for c in self.controllers:

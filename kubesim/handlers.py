@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import errors, fieldvalidation, patch, selectors, tables
+from . import errors, fieldvalidation, patch, protobuf, selectors, tables
 from .registry import Registry
 from .resources import DEPLOYMENTS, REPLICASETS, Resource
 from .server import Target, json_response
-from .store import BOOKMARK, ERROR, Obj, Store, copy_obj
+from .store import BOOKMARK, ERROR, Obj, Store, copy_obj, now_rfc3339
 
 TABLE_ACCEPT = "as=Table"
 DEFAULT_WATCH_TIMEOUT = 1800.0
@@ -50,15 +50,23 @@ def _respond(request: web.Request, body: Any, status: int = 200) -> web.Response
     return json_response(body, status, headers)
 
 
+# the kinds a subresource's body carries, when not the resource's own
+_SUBRESOURCE_KINDS = {"token": ("authentication.k8s.io/v1", "TokenRequest"), "scale": ("autoscaling/v1", "Scale")}
+
+
 async def _body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
         raise errors.BadRequest("the body of the request was empty")
     ctype = request.content_type
-    if "protobuf" in ctype or "cbor" in ctype:
-        # clients (client-go, kubectl) fall back to JSON on a 415
+    if "protobuf" in ctype:
+        # kubectl's generators (create deployment, create token, ...) send protobuf and never fall back to JSON
+        t: Target = request["target"]
+        api_version, kind = _SUBRESOURCE_KINDS.get(t.subresource, (t.resource.api_version, t.resource.kind))
+        return protobuf.decode(raw, api_version=api_version, kind=kind)
+    if "cbor" in ctype:
         raise errors.UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media "
-                                          f"types include: application/json, application/yaml")
+                                          f"types include: application/json, application/yaml, {protobuf.CONTENT_TYPE}")
     try:
         if "yaml" in ctype:
             return yaml.safe_load(raw)
@@ -134,6 +142,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return await scale(request, target)
         if sub == "eviction" and method == "POST":
             return await evict(request, target)
+        if sub == "token" and method == "POST":
+            return await token(request, target)
         if method == "GET":
             return get(request, target)
         if method == "PUT":
@@ -327,6 +337,21 @@ def _scale_of(obj: Obj) -> Obj:
                          "resourceVersion": md["resourceVersion"], "creationTimestamp": md["creationTimestamp"]},
             "spec": {"replicas": obj["spec"].get("replicas", 1)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": sel}}
+
+
+async def token(request: web.Request, t: Target) -> web.Response:
+    """POST serviceaccounts/{name}/token (`kubectl create token`): the account's bearer token as a TokenRequest."""
+    _store(request).get(t.resource, t.namespace, t.name)  # 404 for an unknown account
+    spec = (await _body(request)).get("spec") or {}
+    seconds = spec.get("expirationSeconds") or 3600
+    spec = {**spec, "audiences": spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"],
+            "expirationSeconds": seconds}
+    return json_response({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                          "metadata": {"name": t.name, "namespace": t.namespace, "creationTimestamp": now_rfc3339()},
+                          "spec": spec, "status": {
+                              "token": request.app["cluster"].pki.service_account_token(t.namespace, t.name),
+                              "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                   time.gmtime(time.time() + seconds))}}, 201)
 
 
 async def evict(request: web.Request, t: Target) -> web.Response:

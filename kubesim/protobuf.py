@@ -83,6 +83,12 @@ SCHEMAS: dict[str, dict[int, str]] = {
                                   6: "volumeMode:*str", 9: "volumeAttributesClassName:*str"},
     "PersistentVolumeClaimStatus": {1: "phase", 2: "accessModes:[str]", 3: "capacity:{qty}"},
     "VolumeResourceRequirements": {1: "limits:{qty}", 2: "requests:{qty}"},
+    "Event": {1: _META, 2: "involvedObject:ObjectReference", 3: "reason", 4: "message", 5: "source:EventSource",
+              6: "firstTimestamp:time", 7: "lastTimestamp:time", 8: "count:int", 9: "type", 10: "eventTime:mtime",
+              11: "series:EventSeries", 12: "action", 13: "related:ObjectReference", 14: "reportingComponent",
+              15: "reportingInstance"},
+    "EventSource": {1: "component", 2: "host"},
+    "EventSeries": {1: "count:int", 2: "lastObservedTime:mtime"},
     # pods and their templates
     "Pod": {1: _META, 2: "spec:PodSpec", 3: "status:PodStatus"},
     "PodStatus": {1: "phase", 3: "message", 4: "reason", 5: "hostIP", 6: "podIP", 9: "qosClass"},  # partial
@@ -90,8 +96,9 @@ SCHEMAS: dict[str, dict[int, str]] = {
     "PodSpec": {1: "volumes:[Volume]", 2: "containers:[Container]", 3: "restartPolicy",
                 4: "terminationGracePeriodSeconds:*int", 5: "activeDeadlineSeconds:*int", 6: "dnsPolicy",
                 7: "nodeSelector:{str}", 8: "serviceAccountName", 9: "serviceAccount", 10: "nodeName",
-                11: "hostNetwork:bool", 12: "hostPID:bool", 13: "hostIPC:bool", 14: "securityContext:PodSecurityContext",
-                15: "imagePullSecrets:[LocalObjectReference]", 16: "hostname", 17: "subdomain", 18: "affinity:Affinity",
+                11: "hostNetwork:bool", 12: "hostPID:bool", 13: "hostIPC:bool",
+                14: "securityContext:PodSecurityContext", 15: "imagePullSecrets:[LocalObjectReference]",
+                16: "hostname", 17: "subdomain", 18: "affinity:Affinity",
                 19: "schedulerName", 20: "initContainers:[Container]", 21: "automountServiceAccountToken:*bool",
                 22: "tolerations:[Toleration]", 23: "hostAliases:[HostAlias]", 24: "priorityClassName",
                 25: "priority:*int", 26: "dnsConfig:PodDNSConfig", 27: "shareProcessNamespace:*bool",
@@ -263,8 +270,8 @@ def _parse(spec: str) -> _Field:
     return _Field(name, typ.lstrip("*") or "str", repeated, is_map, keep)
 
 
-_TABLE: dict[str, dict[int, _Field]] = {msg: {n: _parse(s) for n, s in fields.items()}
-                                        for msg, fields in SCHEMAS.items()}
+_TABLE: dict[str, dict[int, _Field]] = {msg: {n: _parse(spec) for n, spec in specs.items()}
+                                        for msg, specs in SCHEMAS.items()}
 
 
 class _Malformed(Exception):
@@ -282,7 +289,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         pos += 1
         result |= (b & 0x7F) << shift
         if b < 0x80:
-            return result, pos
+            return result & 0xFFFF_FFFF_FFFF_FFFF, pos
         shift += 7
         if shift > 63:
             raise _Malformed("varint longer than 10 bytes")

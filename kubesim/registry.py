@@ -347,9 +347,9 @@ class Registry:
         if dry_run:
             return obj, False
         finalizers = list(md.get("finalizers") or [])
-        if propagation == ORPHAN and self._has_dependents(obj):
+        if propagation == ORPHAN and self._has_dependents(resource, obj):
             finalizers.append("orphan")
-        elif propagation == FOREGROUND and self._has_dependents(obj):
+        elif propagation == FOREGROUND and self._has_dependents(resource, obj):
             finalizers.append("foregroundDeletion")
         if resource.key == NAMESPACES.key:
             return self._delete_namespace(obj), False
@@ -368,10 +368,10 @@ class Registry:
             return self.store.mutate(resource, namespace, name, mark), False
         return self.store.remove(resource, namespace, name), True
 
-    def _has_dependents(self, owner: Obj) -> bool:
+    def _has_dependents(self, resource: Resource, owner: Obj) -> bool:
         uid = owner["metadata"]["uid"]
         dependents = {JOBS.key: PODS, DEPLOYMENTS.key: REPLICASETS, REPLICASETS.key: PODS}
-        res = dependents.get(_key_of(owner))
+        res = dependents.get(resource.key)
         if res is None:
             return False
         ns = owner["metadata"].get("namespace")
@@ -446,9 +446,3 @@ class Registry:
         event["metadata"]["uid"] = str(uuid.uuid4())
         self.store.create(EVENTS, event)
 
-
-def _key_of(obj: Obj) -> str:
-    api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
-    group = api_version.split("/")[0] if "/" in api_version else ""
-    plural = {"Job": "jobs", "Deployment": "deployments", "ReplicaSet": "replicasets", "Pod": "pods"}.get(kind, "")
-    return f"{plural}.{group}" if group else plural

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from kubernetes_asyncio import client, config
 
-from tests.support.procs import KubesimProcess
+from kubesim.process import KubesimProcess
 
 FAST = ["--job-backoff-seconds", "0.2", "--crash-backoff-seconds", "0.3", "--bookmark-seconds", "1",
         "--node-label", "kubesim.io/zone=a", "--node-label", "disktype=ssd"]

@@ -9,7 +9,7 @@ from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.stream import WsApiClient
 
-from tests.support.procs import KubesimProcess
+from kubesim.process import KubesimProcess
 
 
 def _pod_spec(command: list[str], restart: str = "Always") -> dict:

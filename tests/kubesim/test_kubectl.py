@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-MANIFEST = os.path.join(os.path.dirname(__file__), "manifests", "stack.yaml")
+MANIFEST = os.path.join(os.path.dirname(__file__), "..", "..", "kubesim", "examples", "postgres.yaml")
 
 
 def stack_yaml(namespace: str) -> str:

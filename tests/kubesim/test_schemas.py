@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 
 from kubesim import resources, schemas
 
-MANIFEST = os.path.join(os.path.dirname(__file__), "manifests", "stack.yaml")
+MANIFEST = os.path.join(os.path.dirname(__file__), "..", "..", "kubesim", "examples", "postgres.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from tests.support.procs import KubesimProcess
+from kubesim.process import KubesimProcess
 
 STACK = """
 apiVersion: apps/v1

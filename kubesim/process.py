@@ -1,4 +1,4 @@
-"""Real servers for tests, benchmarks and the local stack: kubesim as a child process.
+"""kubesim as a child process, for tests, benchmarks and the local stack (never for app/ or tasks/).
 
 `KubesimProcess` starts `python -m kubesim` in its own state directory, waits
 until its kubeconfig appears (written only once the API answers), and stops it
