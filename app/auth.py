@@ -1,0 +1,55 @@
+"""Bearer tokens and PGO v4 roles: who is asking, and may they do this here.
+
+Every request but `/healthz` needs `Authorization: Bearer <token>` (401
+without); `require(role, namespace)` answers 403 when the token lacks the role
+or the namespace.  Tokens are stored hashed and compared in constant time
+(`tasks.auth_tokens`).  Every change is logged as one audit line.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import current_app, g, request
+
+from tasks.auth_tokens import Principal
+
+from .errors import ApiError
+
+audit_log = logging.getLogger("brq.audit")
+OPEN_PATHS = ("/healthz",)
+
+
+def authenticate() -> None:
+    """before_request: resolve the token into `g.principal` (401 if missing or unknown)."""
+    if request.path in OPEN_PATHS:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "a bearer token is required (Authorization: Bearer <token>)",
+                       headers={"WWW-Authenticate": 'Bearer realm="backrest-queue"'})
+    principal = current_app.config["BRQ_TOKENS"].authenticate(token.strip())
+    if principal is None:
+        raise ApiError(401, "the bearer token is not valid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    g.principal = principal
+
+
+def require(role: str, namespace: str) -> Principal:
+    principal: Principal = g.principal
+    if role not in principal.roles:
+        raise ApiError(403, f"token {principal.name!r} lacks the {role} role")
+    if not principal.can(role, namespace):
+        raise ApiError(403, f"token {principal.name!r} has no access to namespace {namespace!r}")
+    return principal
+
+
+def sees(role: str, namespace: str) -> bool:
+    return g.principal.can(role, namespace)
+
+
+def audit(action: str, *, namespace: str, cluster: str | None = None, task_id: str | None = None,
+          **extra) -> None:
+    """One line per change: who, what, which cluster, which task."""
+    audit_log.info(json.dumps({"who": g.principal.name, "action": action, "namespace": namespace,
+                               "cluster": cluster, "task": task_id, **extra}, sort_keys=True))

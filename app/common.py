@@ -1,0 +1,37 @@
+"""What every view needs: the process's runtime, the 202 answer, namespace checks, enqueueing."""
+from __future__ import annotations
+
+from flask import current_app
+
+from tasks.runtime import Runtime
+from tasks.state.records import FAILURE, TaskRecord
+
+from . import present
+from .errors import ApiError
+
+
+def runtime() -> Runtime:
+    return current_app.config["BRQ_RUNTIME"]
+
+
+def managed_namespace(ns: str) -> None:
+    if ns not in runtime().settings.kubernetes.namespaces:
+        raise ApiError(404, f"namespace {ns!r} is not managed by this service")
+
+
+def enqueue(rec: TaskRecord) -> None:
+    """Send the task's first step; if the broker is down, the task fails at once (and frees its cluster)."""
+    rt = runtime()
+    try:
+        rt.send("brq.advance", rec.id)
+    except Exception as exc:  # noqa: BLE001 - any broker failure means the task cannot run
+        rt.tasks.update(rec.id, lambda r: (setattr(r, "state", FAILURE), setattr(r, "error", {
+            "code": None, "name": "BrokerUnavailable", "message": f"the task queue is unreachable: {type(exc).__name__}",
+            "action": "retry when Redis is back"})))
+        raise ApiError(503, "the task queue is unreachable; nothing was started") from None
+
+
+def accepted(rec: TaskRecord) -> tuple[dict, int, dict]:
+    enqueue(rec)
+    rec = runtime().tasks.get(rec.id)
+    return {"task_id": rec.id, "task": present.task(rec)}, 202, {"Location": present.location(rec.id)}

@@ -1,0 +1,141 @@
+"""`job-runner`: the command our backup Jobs run inside the cluster.
+
+    python -m tasks.jobrunner exec --namespace NS --selector LABELS --container C
+        [--progress-argv JSON] -- ARGV...
+
+Finds the Running, Ready pod the selector names (the cluster's repo host),
+execs ARGV in it (`pgbackrest backup …`, as the pod's PostgreSQL user),
+streams its output to this pod's log, and exits with its exit code — so the
+Job's pod carries pgBackRest's exit code and the watcher can read it.  With
+`--progress-argv` (an `info --output=text` command) it samples progress every
+few seconds and writes it on its own Job as the `brq.io/progress` annotation.
+
+Exit codes of its own, beside pgBackRest's: 120 no ready pod, 121 the exec
+stream was lost (outcome unknown), 122 the Kubernetes API failed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from kubernetes_asyncio import client
+
+from .kube import config as kconfig
+from .kube import errors, execing, objects
+
+NO_POD, STREAM_LOST, API_FAILED = 120, 121, 122
+PROGRESS_ANNOTATION = "brq.io/progress"
+
+
+def _ready(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and not pod["metadata"].get("deletionTimestamp") and any(
+        c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or [])
+
+
+async def find_pod(api: client.ApiClient, namespace: str, selector: str) -> str | None:
+    pods = (await objects.list_(api, kind="Pod", namespace=namespace, labels=selector))["items"]
+    ready = sorted(p["metadata"]["name"] for p in pods if _ready(p))
+    return ready[0] if ready else None
+
+
+async def _write(channel: int, data: bytes) -> None:
+    stream = sys.stdout.buffer if channel == execing.STDOUT else sys.stderr.buffer
+    stream.write(data)
+    stream.flush()
+
+
+async def _progress_loop(cfg: client.Configuration, api: client.ApiClient, args: argparse.Namespace, pod: str,
+                         stop: asyncio.Event) -> None:
+    from .pgbackrest import info as pbinfo
+
+    job = os.environ.get("BRQ_JOB_NAME")
+    argv = json.loads(args.progress_argv)
+    last = None
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), args.progress_every)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            res = await execing.exec_in_pod(cfg, namespace=args.namespace, pod=pod, container=args.container,
+                                            command=argv, timeout=30)
+            percent = pbinfo.parse_text_progress(res.text) if res.exit_code == 0 else None
+            progress = {"percent": percent} if percent is not None else None
+        except (errors.KubeError, ValueError):
+            continue
+        if progress and progress != last and job:
+            last = progress
+            try:
+                await objects.patch(api, kind="Job", namespace=args.namespace, name=job, body={
+                    "metadata": {"annotations": {PROGRESS_ANNOTATION: json.dumps(progress, sort_keys=True)}}})
+            except errors.KubeError:
+                pass
+
+
+async def run_exec(args: argparse.Namespace) -> int:
+    cfg = await kconfig.load(args.kubeconfig)
+    async with client.ApiClient(cfg) as api:
+        try:
+            pod = await find_pod(api, args.namespace, args.selector)
+        except errors.KubeError as exc:
+            print(f"job-runner: cannot list pods: {exc}", file=sys.stderr)
+            return API_FAILED
+        if pod is None:
+            print(f"job-runner: no ready pod matches {args.selector} in {args.namespace}", file=sys.stderr)
+            return NO_POD
+        print(f"job-runner: exec in {args.namespace}/{pod} ({args.container}): {' '.join(args.argv)}",
+              file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        sampler = None
+        if args.progress_argv:
+            sampler = asyncio.create_task(_progress_loop(cfg, api, args, pod, stop))
+        try:
+            result = await execing.exec_in_pod(cfg, namespace=args.namespace, pod=pod, container=args.container,
+                                               command=args.argv, timeout=args.timeout, on_output=_write)
+        except errors.ExecFailed as exc:
+            print(f"job-runner: {exc}", file=sys.stderr)
+            return STREAM_LOST
+        except errors.KubeError as exc:
+            print(f"job-runner: exec failed: {exc}", file=sys.stderr)
+            return API_FAILED
+        finally:
+            stop.set()
+            if sampler is not None:
+                await sampler
+        print(f"job-runner: exit code {result.exit_code}", file=sys.stderr)
+        return result.exit_code
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="job-runner", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("exec", help="exec a command in the pod a selector names; exit with its code")
+    e.add_argument("--namespace", required=True)
+    e.add_argument("--selector", required=True)
+    e.add_argument("--container", required=True)
+    e.add_argument("--timeout", type=float, default=24 * 3600)
+    e.add_argument("--kubeconfig", default=None, help="default: in-cluster service account")
+    e.add_argument("--progress-argv", default=None, help="JSON argv of an `info --output=text` to sample")
+    e.add_argument("--progress-every", type=float, default=2.0)
+    e.add_argument("argv", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    if args.argv and args.argv[0] == "--":
+        args.argv = args.argv[1:]
+    if not args.argv:
+        p.error("a command to run is required after --")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return asyncio.run(run_exec(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The watcher: one Kubernetes watch over every Job the service made; records completions, starts next steps.
+
+    python -m tasks.watcher
+
+One process is active at a time (a Redis lease, renewed; standbys wait for
+it).  On every (re-)list — at start, after a 410 or a dropped stream — it
+reconciles every unfinished task against the Jobs that exist, so a completion
+missed while no watcher ran is recorded, once.  Recording is idempotent: a
+step already recorded is never recorded again, whatever the watch replays.
+Completion of a step hands the task to a worker (`brq.advance`) for the next.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import time
+
+from kubernetes_asyncio import client
+
+from . import topology
+from .kube import objects
+from .kube.watching import follow
+from .runtime import Runtime, get_runtime
+from .state import keys
+from .state.records import FAILURE, PENDING, SUCCESS, TaskRecord
+
+log = logging.getLogger("brq.watcher")
+
+SELECTOR = ",".join(f"{k}={v}" for k, v in topology.MANAGED_BY.items())
+LEASE_SECONDS = 10
+STALE_PENDING_SECONDS = 30
+
+
+def job_outcome(job: dict) -> str | None:
+    """'Complete', 'Failed' or None (still running) from a Job's conditions (1.31+ and older forms)."""
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("status") == "True" and cond["type"] in ("Complete", "Failed"):
+            return cond["type"]
+    return None
+
+
+def failure_reason(job: dict) -> tuple[str, str]:
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond["type"] in ("Failed", "FailureTarget") and cond.get("status") == "True":
+            return cond.get("reason", ""), cond.get("message", "")
+    return "", ""
+
+
+class Lease:
+    """A Redis lease: SET NX PX to take it, renewed while held; lost means stop being active."""
+
+    def __init__(self, rt: Runtime, key: str, ttl: float = LEASE_SECONDS):
+        self.r = rt.redis
+        self.key = key
+        self.ttl = ttl
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def acquire(self, stop: asyncio.Event) -> bool:
+        while not stop.is_set():
+            if await asyncio.to_thread(self.r.set, self.key, self.me, nx=True, px=int(self.ttl * 1000)):
+                return True
+            try:
+                await asyncio.wait_for(stop.wait(), self.ttl / 3)
+            except asyncio.TimeoutError:
+                pass
+        return False
+
+    def renew(self) -> bool:
+        script = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+                  "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+        return bool(self.r.eval(script, 1, self.key, self.me, int(self.ttl * 1000)))
+
+    def release(self) -> None:
+        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+        try:
+            self.r.eval(script, 1, self.key, self.me)
+        except Exception:  # noqa: BLE001 - Redis down at exit: the lease expires by itself
+            pass
+
+
+class Watcher:
+    def __init__(self, rt: Runtime, stop: asyncio.Event):
+        self.rt = rt
+        self.stop = stop
+
+    async def run(self) -> None:
+        lease = Lease(self.rt, keys.watcher_lock())
+        log.info("watcher %s waiting for the lease", lease.me)
+        if not await lease.acquire(self.stop):
+            return
+        log.info("watcher %s active", lease.me)
+        lost = asyncio.Event()
+
+        async def keep_lease() -> None:
+            while not self.stop.is_set():
+                await asyncio.sleep(lease.ttl / 3)
+                try:
+                    ok = await asyncio.to_thread(lease.renew)
+                except Exception:  # noqa: BLE001 - Redis unreachable: cannot know we still lead
+                    ok = False
+                if not ok:
+                    log.error("watcher lost its lease: stopping")
+                    lost.set()
+                    self.stop.set()
+                    return
+
+        renewer = asyncio.create_task(keep_lease())
+        try:
+            cfg = await self.rt.kube_configuration()
+            async with client.ApiClient(cfg) as api:
+                async for kind, obj in follow(api, kind="Job", labels=SELECTOR, stop=self.stop):
+                    try:
+                        if kind == "SYNC":
+                            await self.reconcile(api, obj)
+                        else:
+                            await self.on_job(api, kind, obj)
+                    except Exception:  # noqa: BLE001 - one bad event must not stop the watch
+                        log.exception("handling a %s event failed", kind)
+        finally:
+            renewer.cancel()
+            if not lost.is_set():
+                lease.release()
+
+    async def reconcile(self, api: client.ApiClient, jobs: list[dict]) -> None:
+        by_name = {(j["metadata"]["namespace"], j["metadata"]["name"]): j for j in jobs}
+        active = await asyncio.to_thread(self.rt.tasks.active)
+        log.info("reconciling %d unfinished task(s) against %d job(s)", len(active), len(jobs))
+        for rec in active:
+            for job_name in rec.jobs:
+                job = by_name.get((rec.namespace, job_name))
+                if job is not None:
+                    await self.on_job(api, "SYNC", job)
+                elif not _step_done(rec, job_name):
+                    await self.record_step(rec.id, job_name, FAILURE, exit_code=None,
+                                           error={"name": "JobLost", "message": f"Job {job_name} no longer exists",
+                                                  "action": "submit the operation again"})
+            if rec.state == PENDING and time.time() - rec.created > STALE_PENDING_SECONDS and not rec.jobs:
+                # the message that should have started it may be lost (a Redis without persistence restarted)
+                self.rt.send("brq.advance", rec.id)
+
+    async def on_job(self, api: client.ApiClient, kind: str, job: dict) -> None:
+        labels = job["metadata"].get("labels") or {}
+        task_id = labels.get(topology.L_TASK)
+        if not task_id:
+            return
+        rec = await asyncio.to_thread(self.rt.tasks.find, task_id)
+        if rec is None or rec.is_terminal:
+            return
+        name = job["metadata"]["name"]
+        progress = (job["metadata"].get("annotations") or {}).get("brq.io/progress")
+        if progress and not _step_done(rec, name):
+            try:
+                value = json.loads(progress)
+            except ValueError:
+                value = None
+            if value and value != rec.progress:
+                await asyncio.to_thread(self.rt.tasks.update, task_id, lambda r: setattr(r, "progress", value))
+        outcome = job_outcome(job)
+        if kind == "DELETED" and outcome is None and not _step_done(rec, name):
+            await self.record_step(task_id, name, FAILURE, exit_code=None,
+                                   error={"name": "JobDeleted", "message": f"Job {name} was deleted before it ended",
+                                          "action": "submit the operation again"})
+            return
+        if outcome is None or _step_done(rec, name):
+            return
+        if outcome == "Complete":
+            await self.record_step(task_id, name, SUCCESS, exit_code=0, log_text=await self._log(api, job))
+            return
+        reason, message = failure_reason(job)
+        exit_code, log_text = await self._exit_code(api, job)
+        error = self.rt.describe_failure(exit_code, log_text, reason=reason, message=message)
+        await self.record_step(task_id, name, FAILURE, exit_code=exit_code, error=error, log_text=log_text)
+
+    async def _pod_of(self, api: client.ApiClient, job: dict) -> dict | None:
+        md = job["metadata"]
+        pods = (await objects.list_(api, kind="Pod", namespace=md["namespace"],
+                                    labels=f"job-name={md['name']}"))["items"]
+        pods.sort(key=lambda p: p["metadata"]["creationTimestamp"])
+        return pods[-1] if pods else None
+
+    async def _log(self, api: client.ApiClient, job: dict) -> str:
+        pod = await self._pod_of(api, job)
+        if pod is None:
+            return ""
+        return await objects.pod_log(api, namespace=job["metadata"]["namespace"], name=pod["metadata"]["name"])
+
+    async def _exit_code(self, api: client.ApiClient, job: dict) -> tuple[int | None, str]:
+        pod = await self._pod_of(api, job)
+        if pod is None:
+            return None, ""
+        code = None
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            term = (cs.get("state") or {}).get("terminated")
+            if term is not None:
+                code = term.get("exitCode")
+        text = await objects.pod_log(api, namespace=job["metadata"]["namespace"], name=pod["metadata"]["name"])
+        return code, text
+
+    async def record_step(self, task_id: str, job_name: str, state: str, *, exit_code: int | None,
+                          error: dict | None = None, log_text: str = "") -> None:
+        recorded = []
+
+        def change(r: TaskRecord) -> None:
+            for step in r.steps:
+                if step.get("job") == job_name:
+                    if step.get("state") in (SUCCESS, FAILURE):
+                        return
+                    step.update(state=state, exit_code=exit_code, error=error, finished=time.time(),
+                                **self.rt.step_details(log_text))
+                    recorded.append(step)
+                    return
+        await asyncio.to_thread(self.rt.tasks.update, task_id, change)
+        if recorded:
+            log.info("task %s: job %s ended %s (exit %s)", task_id, job_name, state, exit_code)
+            self.rt.send("brq.advance", task_id)
+
+
+def _step_done(rec: TaskRecord, job_name: str) -> bool:
+    return any(s.get("job") == job_name and s.get("state") in (SUCCESS, FAILURE) for s in rec.steps)
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("BRQ_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = get_runtime()
+
+    async def amain() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await Watcher(rt, stop).run()
+
+    asyncio.run(amain())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -1,0 +1,14 @@
+"""The worker's entry point: `celery -A tasks.worker worker`.
+
+Builds this process's runtime from the settings (so the Celery app has its
+broker) and imports the task definitions.
+"""
+from __future__ import annotations
+
+from .celery_app import app
+from .runtime import get_runtime
+
+get_runtime()
+from . import steps  # noqa: E402,F401 - registers the tasks
+
+__all__ = ["app"]

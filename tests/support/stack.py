@@ -1,0 +1,163 @@
+"""The whole local stack as real processes: Redis, kubesim, S3 (moto behind TLS), the API (gunicorn), Celery
+workers and the watcher.  The end-to-end tests, the benchmarks and `make up`/`make demo` all run this.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+from kubesim.process import KubesimProcess
+
+from .conf import environ, make_conf
+from .s3 import S3Server
+from .servers import RedisServer, free_port
+
+BUCKET = "backrest-queue-test"
+FAST_KUBESIM = ["--job-backoff-seconds", "0.5", "--crash-backoff-seconds", "1", "--bookmark-seconds", "5"]
+
+
+@dataclass
+class Stack:
+    directory: str
+    namespaces: tuple[str, ...] = ("demo",)
+    workers: int = 1
+    worker_concurrency: int = 2
+    api_port: int | None = None
+    redis: RedisServer | None = None
+    kubesim: KubesimProcess | None = None
+    s3: S3Server | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def conf_dir(self) -> str:
+        return os.path.join(self.directory, "conf")
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> "Stack":
+        os.makedirs(self.directory, exist_ok=True)
+        try:
+            self.redis = RedisServer(os.path.join(self.directory, "redis"), appendonly=True).start()
+            self.kubesim = KubesimProcess(os.path.join(self.directory, "kubesim"), FAST_KUBESIM).start()
+            self.s3 = S3Server(os.path.join(self.directory, "s3")).start()
+            self.s3.create_bucket(BUCKET)
+            self.tokens = make_conf(self.conf_dir)
+            self.env = {**os.environ, **environ(self.redis.url, s3=self.s3, namespaces=",".join(self.namespaces)),
+                        "BRQ_CONF_DIR": self.conf_dir, "BRQ_S3_BUCKET": BUCKET, "KUBECONFIG": self.kubesim.kubeconfig,
+                        "PYTHONUNBUFFERED": "1"}
+            for ns in self.namespaces:
+                self.kubesim.kubectl("apply", "-f", "-", check=True,
+                                     input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+            self.api_port = self.api_port or free_port()
+            for i in range(self.workers):
+                self.start_worker(f"worker{i}")
+            self.start_watcher()
+            self.start_api()
+            self.wait_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    # -- processes -------------------------------------------------------------------------------
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(os.path.join(self.directory, f"{name}.log"), "ab")  # noqa: SIM115 - the child keeps it
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+                                cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def start_worker(self, name: str = "worker0") -> subprocess.Popen:
+        return self._spawn(name, [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-Q", "brq",
+                                  "-c", str(self.worker_concurrency), "--pool=prefork", "-n", f"{name}@%h",
+                                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"])
+
+    def start_watcher(self, name: str = "watcher") -> subprocess.Popen:
+        return self._spawn(name, [sys.executable, "-m", "tasks.watcher"])
+
+    def start_api(self) -> subprocess.Popen:
+        return self._spawn("api", [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.api_port}",
+                                   "--timeout", "60", "--graceful-timeout", "5", "app:create_app()"])
+
+    def wait_api(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/healthz", timeout=1):
+                    return
+            except OSError:
+                if self.procs["api"].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the API did not start:\n{self.tail('api')}") from None
+                time.sleep(0.1)
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        proc = self.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def tail(self, name: str, lines: int = 80) -> str:
+        try:
+            with open(os.path.join(self.directory, f"{name}.log"), encoding="utf-8", errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.stop_process(name)
+        for server in (self.kubesim, self.s3, self.redis):
+            if server is not None:
+                server.stop()
+
+    # -- the REST API ----------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: dict | None = None, *, token: str = "admin") -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.api_url + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.tokens[token]}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def wait_task(self, task_id: str, timeout: float = 180.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status, task = self.call("GET", f"/api/v1/tasks/{task_id}")
+            assert status == 200, task
+            if task["state"] in ("SUCCESS", "FAILURE", "REVOKED"):
+                return task
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task {task_id} still {task['state']} ({task['phase']}) after {timeout}s:\n"
+                                     f"{json.dumps(task, indent=1)}\n--- worker ---\n{self.tail('worker0')}\n"
+                                     f"--- watcher ---\n{self.tail('watcher')}")
+            time.sleep(0.2)
+
+    def psql(self, namespace: str, cluster: str, sql: str) -> str:
+        """Run SQL in the cluster's primary (`database` container, over its socket)."""
+        out = self.kubesim.kubectl("-n", namespace, "exec", f"deploy/{cluster}", "-c", "database", "--",
+                                   "psql", "-v", "ON_ERROR_STOP=1", "-Atc", sql, check=True)
+        return out.stdout.strip()
