@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from tasks.pgbackrest import commands
 from tasks.pgbackrest.options import OptionError, normalize
+from tasks.pgbackrest.targets import effective_backup_type
 from tasks.state.clusters import READY
 from tasks.state.records import SUCCESS, ClusterBusy, TaskRecord, new_id
 
@@ -58,16 +59,17 @@ class Backups(MethodView):
         argv = checked_backup_argv(repos[0], body["type"], body["options"])
         user_options = [a for a in argv if a.startswith("--") and not a.startswith(("--config=", "--stanza=",
                                                                                     "--repo="))]
+        backup_type = effective_backup_type(body["options"], body["type"])
         rt = runtime()
         rec = TaskRecord(id=new_id(), kind="backup", namespace=ns, cluster=name,
-                         params={"type": body["type"], "repos": repos, "options": list(body["options"]),
+                         params={"type": backup_type, "repos": repos, "options": list(body["options"]),
                                  "effective_options": user_options, "cluster_storage_type": cluster.storage_type})
         try:
             rt.tasks.create(rec)
         except ClusterBusy as exc:
             raise ApiError(409, f"cluster {name!r} is busy with task {exc.holder}", details={"task_id": exc.holder},
                            headers={"Location": present.location(exc.holder)}) from None
-        audit("backup", namespace=ns, cluster=name, task_id=rec.id, type=body["type"], repos=repos)
+        audit("backup", namespace=ns, cluster=name, task_id=rec.id, type=backup_type, repos=repos)
         return accepted(rec)
 
     @blp.arguments(schemas.BackupQuery, location="query")

@@ -51,7 +51,8 @@ class Cluster(Schema):
 
 
 class BackupCreate(Strict):
-    type = fields.String(load_default="incr", validate=validate.OneOf(["full", "diff", "incr"]))
+    type = fields.String(load_default=None, validate=validate.OneOf(["full", "diff", "incr"]),
+                         metadata={"description": "default: `--type` in options, else incr (pgBackRest's default)"})
     storage_type = fields.String(load_default="local", validate=_storage_type)
     options = fields.List(fields.String(validate=validate.Length(max=256)), load_default=list,
                           validate=validate.Length(max=MAX_OPTIONS),

@@ -305,17 +305,19 @@ def test_a_failure_inside_the_set_up_is_explained_by_its_step(workdir):
     assert os.listdir(workdir / "root") == []
 
 
-def test_pods_die_with_sigkill_when_kubesim_dies(workdir):
+@pytest.mark.parametrize("spawner", ["1", "0"], ids=["spawner-thread-and-watchdog", "fork-and-pdeathsig"])
+def test_pods_die_with_sigkill_when_kubesim_dies(workdir, spawner):
     script = textwrap.dedent(f"""
         import os, signal, sys
         from kubesim.kubelet.sandbox import SandboxSpec, spawn, start_sandbox
         holder = start_sandbox(SandboxSpec(root_mountpoint={str(workdir / "root")!r}))
         spawn(holder.pid, ["sleep", "1000"], env={ENV!r})
+        spawn(holder.pid, ["sleep", "1001"], env={ENV!r}, uid=4321, gid=4321)
         print(os.readlink(f"/proc/{{holder.pid}}/ns/mnt"), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    kubesim = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True,
-                             text=True, timeout=30)
+    kubesim = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True,
+                             timeout=30, env={**os.environ, "KUBESIM_SANDBOX_SPAWNER": spawner})
     mnt = kubesim.stdout.strip()
 
     assert kubesim.returncode == -signal.SIGKILL and mnt.startswith("mnt:[")
@@ -354,3 +356,121 @@ def test_a_pod_cycle_of_start_spawn_wait_and_kill_is_timed(workdir, capsys):
         print(f"\nsandbox start+spawn(true)+wait+kill over {len(times)} runs: "
               f"mean {statistics.mean(times):.1f} ms, median {statistics.median(times):.1f} ms, "
               f"max {max(times):.1f} ms")
+
+
+# ------------------------------------------------------------------ the spawner thread (no fork of kubesim)
+def _callers_state() -> tuple:
+    return (os.getresuid(), os.getresgid(), sorted(os.getgroups()), os.getcwd(),
+            os.readlink("/proc/self/ns/mnt"), os.readlink("/proc/thread-self/ns/mnt"))
+
+
+def _every_threads_identity() -> set[tuple[str, str, str, str]]:
+    """(Uid line, Gid line, Groups line, mount namespace) of every thread of this process."""
+    out = set()
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/status", encoding="utf-8") as f:
+                lines = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+            ns = os.readlink(f"/proc/self/task/{tid}/ns/mnt")
+        except OSError:         # a thread that just ended
+            continue
+        out.add((lines["Uid"], lines["Gid"], lines.get("Groups", "").strip(), ns))
+    return out
+
+
+def test_spawning_as_another_user_changes_nothing_of_the_callers_identity_cwd_or_namespace(pods, workdir):
+    from kubesim.kubelet import sandbox
+
+    pod = pods()
+    os.chdir(workdir)           # a cwd the pod does not have
+    try:
+        before, threads_before = _callers_state(), _every_threads_identity()
+        for uid, gid, groups in ((4321, 4322, (4322, 100)), (0, 0, ()), (65534, 65534, ())):
+            proc = spawn(pod.pid, ["sh", "-c", "id -u; id -g; id -G; pwd; exec sleep 1000"], env=ENV,
+                         cwd="/tmp", uid=uid, gid=gid, groups=groups, stdout=subprocess.PIPE)
+            try:
+                lines = [proc.stdout.readline().decode() for _ in range(4)]
+                assert lines == [f"{uid}\n", f"{gid}\n", f"{' '.join(map(str, groups)) or gid}\n", "/tmp\n"]
+                with open(f"/proc/{proc.pid}/status", encoding="utf-8") as f:
+                    status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+                # no saved root uid and no capabilities left to a process started as a user
+                assert status["Uid"].split() == [str(uid)] * 4 and status["Gid"].split() == [str(gid)] * 4
+                if uid:
+                    assert int(status["CapPrm"], 16) == 0 and int(status["CapEff"], 16) == 0
+                assert os.readlink(f"/proc/{proc.pid}/ns/mnt") == os.readlink(f"/proc/{pod.pid}/ns/mnt")
+            finally:
+                proc.kill()
+                proc.communicate(timeout=5)
+            assert _callers_state() == before
+            assert _every_threads_identity() == threads_before == {
+                ("0\t0\t0\t0", "0\t0\t0\t0", " ".join(map(str, os.getgroups())), before[4])}
+        if sandbox._USE_SPAWNER:            # not KUBESIM_SANDBOX_SPAWNER=0: no fallback was needed
+            assert sandbox._spawner is not None and sandbox._spawner.retired is None
+    finally:
+        os.chdir(PROJECT)
+
+
+def test_spawns_from_many_threads_interleave_with_the_main_threads_own_calls(pods, workdir):
+    (workdir / "host-only").write_text("on the host\n")
+    pod_a, pod_b = pods(), pods()
+    os.chdir(workdir)
+    before = _callers_state()
+    results, errors = [], []
+
+    def spawner(pod, uid):
+        try:
+            for i in range(25):
+                proc = spawn(pod.pid, ["sh", "-c", "id -u; pwd; test ! -e host-only"], env=ENV, uid=uid, gid=uid,
+                             cwd="/tmp" if i % 2 else "/", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                out, err = proc.communicate(timeout=30)
+                results.append((proc.returncode, out.decode(), err) == (0, f"{uid}\n{'/tmp' if i % 2 else '/'}\n", b""))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=spawner, args=(pod, uid))
+               for pod, uid in ((pod_a, 4321), (pod_b, 0), (pod_a, 65534), (pod_b, 1234))]
+    try:
+        for thread in threads:
+            thread.start()
+        checks = 0
+        while any(thread.is_alive() for thread in threads) or checks < 100:
+            assert os.getuid() == os.geteuid() == 0 and os.getgid() == os.getegid() == 0
+            assert os.getcwd() == str(workdir)
+            assert Path("host-only").read_text() == "on the host\n"      # the host's filesystem, here
+            assert _callers_state() == before
+            checks += 1
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        os.chdir(PROJECT)
+    assert errors == [] and results == [True] * 100
+
+
+def test_a_spawner_that_cannot_verify_its_way_back_retires_and_later_calls_fork(pods, workdir, monkeypatch):
+    from kubesim.kubelet import sandbox
+
+    monkeypatch.setattr(sandbox, "_USE_SPAWNER", True)
+    fresh = sandbox._Spawner()
+    assert fresh.retired is None
+    monkeypatch.setattr(sandbox, "_spawner", fresh)
+    monkeypatch.setattr(sandbox, "_fallback_noted", True)
+    pod = pods()
+    real_state = sandbox._thread_state
+    monkeypatch.setattr(sandbox, "_thread_state", lambda: (*real_state(), "tampered"))
+    try:
+        proc = spawn(pod.pid, ["id", "-u"], env=ENV, uid=4321, gid=4321, stdout=subprocess.PIPE)
+        assert proc.communicate(timeout=30)[0] == b"4321\n"     # started; then the check failed
+        assert fresh.retired and "tampered" in fresh.retired
+        fresh._thread.join(timeout=5)
+        assert not fresh._thread.is_alive()                    # the thread ended: it can be in no pod
+        monkeypatch.setattr(sandbox, "_thread_state", real_state)
+
+        other = pods()                                          # both on the fork path now
+        proc = spawn(other.pid, ["sh", "-c", "id -u; pwd"], env=ENV, uid=4321, gid=4321, cwd="/tmp",
+                     stdout=subprocess.PIPE)
+        assert proc.communicate(timeout=30)[0] == b"4321\n/tmp\n"
+        assert _every_threads_identity() == {("0\t0\t0\t0", "0\t0\t0\t0", " ".join(map(str, os.getgroups())),
+                                              os.readlink("/proc/self/ns/mnt"))}
+    finally:
+        fresh._sock.close()                 # its watchdog exits
+        os.waitpid(fresh._watchdog, 0)

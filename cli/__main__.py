@@ -1,0 +1,4 @@
+"""`python -m cli …` runs `brq`."""
+from cli.main import main
+
+main()
