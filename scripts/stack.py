@@ -1,110 +1,115 @@
 """The local stack behind `make up`, `make demo` and `make down`.
 
-State lives in `.local/`: each server's pid file and log, kubesim's state dir,
-and `.local/env` (source it: `KUBECONFIG`, …) for the shell you use next.
-
-Today the stack is kubesim, the local Kubernetes; the service's own processes
-(Redis, API, worker, beat, watcher) join it as their issues land.
+`up` starts Redis (AOF on), kubesim, the S3 server (moto behind TLS with our
+own CA), the API (gunicorn), a Celery worker and the watcher, all on loopback,
+in `.local/stack/`, and writes `.local/env` (`BRQ_URL`, `BRQ_TOKEN`,
+`KUBECONFIG`, `BRQ_NAMESPACE`) for the next shell.  `demo` also creates cluster
+`demo` (storage `local,s3`) in namespace `demo`, writes rows, backs up to both
+repos and prints the catalogue — with the `brq` CLI, as a user would.  `down`
+stops every process and discards the stack's state (kubesim keeps no objects
+across restarts, so a half-kept stack would only mislead).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import signal
+import shlex
+import shutil
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL = os.path.join(ROOT, ".local")
+STATE = os.path.join(LOCAL, "stack")
+PIDS = os.path.join(LOCAL, "pids.json")
+ENV = os.path.join(LOCAL, "env")
 sys.path.insert(0, ROOT)
 
-from kubesim.process import KubesimProcess  # noqa: E402
-
-KUBESIM_STATE = os.path.join(LOCAL, "kubesim")
-DEMO_MANIFEST = os.path.join(ROOT, "kubesim", "examples", "postgres.yaml")
+from tests.support.stack import Stack, stop_pids  # noqa: E402
 
 
-def _pidfile(name: str) -> str:
-    return os.path.join(LOCAL, f"{name}.pid")
-
-
-def _alive(pid: int) -> bool:
+def _running() -> dict[str, int] | None:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _running(name: str) -> int | None:
-    try:
-        with open(_pidfile(name), encoding="ascii") as f:
-            pid = int(f.read().strip())
+        with open(PIDS, encoding="utf-8") as f:
+            pids = json.load(f)
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    alive = {}
+    for name, pid in pids.items():
+        try:
+            os.kill(pid, 0)
+            alive[name] = pid
+        except ProcessLookupError:
+            pass
+    return alive or None
 
 
-def kubesim() -> KubesimProcess:
-    return KubesimProcess(KUBESIM_STATE)
+def _env() -> dict[str, str]:
+    out = {}
+    with open(ENV, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("export "):
+                key, _, value = line[7:].strip().partition("=")
+                out[key] = shlex.split(value)[0] if value else ""
+    return out
 
 
-def up() -> KubesimProcess:
-    os.makedirs(LOCAL, exist_ok=True)
-    ks = kubesim()
-    pid = _running("kubesim")
-    if pid is None:
-        ks.start()
-        with open(_pidfile("kubesim"), "w", encoding="ascii") as f:
-            f.write(str(ks.popen.pid))
-        ks.popen = None  # it outlives this script; `down` stops it by its pid file
-        print(f"kubesim: started, API {ks.server}")
-    else:
-        print(f"kubesim: already running (pid {pid}), API {ks.server}")
-    with open(os.path.join(LOCAL, "env"), "w", encoding="utf-8") as f:
-        f.write(f"export KUBECONFIG={ks.kubeconfig}\n")
-    print(f"environment: source {os.path.relpath(os.path.join(LOCAL, 'env'), os.getcwd())}  "
-          f"(KUBECONFIG={ks.kubeconfig})")
-    return ks
+def up() -> dict[str, str]:
+    if _running():
+        print("stack: already running; environment in .local/env")
+        return _env()
+    down(quiet=True)
+    stack = Stack(STATE, namespaces=("demo",)).start()
+    with open(PIDS, "w", encoding="utf-8") as f:
+        json.dump(stack.detach(), f)
+    env = {"BRQ_URL": stack.api_url, "BRQ_TOKEN": stack.tokens["admin"], "KUBECONFIG": stack.kubesim.kubeconfig,
+           "BRQ_NAMESPACE": "demo"}
+    fd = os.open(ENV, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("# the local stack (make up); source it: . .local/env\n")
+        f.write("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
+        f.write(f'export PATH={shlex.quote(os.path.dirname(sys.executable))}:"$PATH"  # brq, kubesim\n')
+    print(f"stack: up. API {stack.api_url}  (Swagger UI at {stack.api_url}/docs)\n"
+          f"  kubesim {stack.kubesim.server}, S3 https://localhost:{stack.s3.port}, Redis {stack.redis.url}\n"
+          f"  logs in .local/stack/*.log; environment: . .local/env  (BRQ_URL, BRQ_TOKEN, KUBECONFIG)")
+    return env
 
 
-def down() -> None:
-    for name in ("kubesim",):
-        pid = _running(name)
-        if pid is None:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        print(f"{name}: stopped (pid {pid})")
-        os.unlink(_pidfile(name))
+def down(quiet: bool = False) -> None:
+    pids = _running()
+    if pids:
+        stopped = stop_pids(pids)
+        print(f"stack: stopped {', '.join(stopped)}")
+    elif not quiet:
+        print("stack: nothing running")
+    for path in (PIDS,):
+        if os.path.exists(path):
+            os.unlink(path)
+    shutil.rmtree(STATE, ignore_errors=True)
+
+
+def _run(env: dict[str, str], *argv: str, check: bool = True) -> int:
+    print("\n$ " + " ".join(shlex.quote(a) for a in argv), flush=True)
+    bin_dir = os.path.dirname(sys.executable)
+    full = {**os.environ, **env, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    code = subprocess.call(list(argv), env=full)
+    if check and code != 0:
+        raise SystemExit(f"demo: `{' '.join(argv)}` exited {code}")
+    return code
 
 
 def demo() -> None:
-    ks = up()
-
-    def kubectl(*args: str, **kw) -> str:
-        out = ks.kubectl(*args, check=True, **kw).stdout
-        return out
-
-    print("\n$ kubectl apply -f kubesim/examples/postgres.yaml")
-    print(kubectl("apply", "-f", DEMO_MANIFEST), end="")
-    print("$ kubectl -n demo wait --for=condition=available deploy/db")
-    print(kubectl("-n", "demo", "wait", "--for=condition=available", "deploy/db", "--timeout=120s"), end="")
-    print("$ kubectl -n demo wait --for=condition=complete job/query")
-    print(kubectl("-n", "demo", "wait", "--for=condition=complete", "job/query", "--timeout=120s"), end="")
-    print("$ kubectl -n demo get all,pvc")
-    print(kubectl("-n", "demo", "get", "all,pvc"))
-    print("$ kubectl -n demo logs job/query")
-    print(kubectl("-n", "demo", "logs", "job/query"))
-    print("$ kubectl -n demo exec deploy/db -- sh -c 'psql -h \"$POD_IP\" -U postgres -Atc \"select version()\"'")
-    print(kubectl("-n", "demo", "exec", "deploy/db", "--", "sh", "-c",
-                  'psql -h "$POD_IP" -U postgres -Atc "select version()"'))
-    print("The stack keeps running. Try: source .local/env && kubectl get pods -A;  stop it with: make down")
+    env = up()
+    sql = "create table if not exists orders(id serial primary key, item text, at timestamptz default now()); " \
+          "insert into orders(item) select 'item ' || g from generate_series(1, 1000) g; select count(*) from orders"
+    _run(env, "brq", "create", "cluster", "demo", "--pgbackrest-storage-type=local,s3", "-n", "demo", "--wait")
+    _run(env, "kubectl", "-n", "demo", "get", "pods,pvc,svc")
+    _run(env, "kubectl", "-n", "demo", "exec", "deploy/demo", "-c", "database", "--", "psql", "-Atc", sql)
+    _run(env, "brq", "backup", "demo", "--pgbackrest-storage-type=local,s3", "--backup-opts=--type=full", "--wait")
+    _run(env, "brq", "show", "backup", "demo")
+    print("\nThe stack keeps running: `. .local/env`, then `brq show backup demo`, `brq show tasks`, "
+          "`kubectl get pods -A`; stop it with `make down`.")
 
 
 def main() -> int:
@@ -113,7 +118,7 @@ def main() -> int:
     args = parser.parse_args()
     try:
         {"up": up, "down": down, "demo": demo}[args.command]()
-    except (RuntimeError, AssertionError, subprocess.CalledProcessError) as exc:
+    except RuntimeError as exc:
         print(f"stack: {exc}", file=sys.stderr)
         return 1
     return 0

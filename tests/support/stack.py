@@ -131,6 +131,53 @@ class Stack:
             if server is not None:
                 server.stop()
 
+    # -- a stack that outlives the process that started it (make up / make down) ------------------
+
+    def pids(self) -> dict[str, int]:
+        """Every process of the stack, in the order to stop them (service first, kubesim before Redis)."""
+        out = {name: p.pid for name, p in self.procs.items()}
+        if self.kubesim and self.kubesim.popen:
+            out["kubesim"] = self.kubesim.popen.pid
+        if self.s3 is not None:
+            out.update({"stunnel": self.s3._stunnel.pid, "moto": self.s3._moto.pid})
+        if self.redis and self.redis.popen:
+            out["redis"] = self.redis.popen.pid
+        return out
+
+    def detach(self) -> dict[str, int]:
+        """Forget the children (they keep running) and return their pids for `stop_pids`."""
+        pids = self.pids()
+        for proc in list(self.procs.values()) + [getattr(self.kubesim, "popen", None), getattr(self.redis, "popen", None),
+                                                  getattr(self.s3, "_moto", None), getattr(self.s3, "_stunnel", None)]:
+            if proc is not None:
+                proc.returncode = 0  # Popen must not warn that it still runs: it is meant to
+        return pids
+
+
+def stop_pids(pids: dict[str, int], timeout: float = 30.0) -> list[str]:
+    """SIGTERM each process (its group if it leads one), wait, then SIGKILL; returns the names stopped."""
+    stopped = []
+    for name, pid in pids.items():
+        try:
+            target = -pid if os.getpgid(pid) == pid else pid
+            os.kill(target, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        stopped.append(name)
+    return stopped
+
     # -- the REST API ----------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: dict | None = None, *, token: str = "admin") -> tuple[int, dict]:
