@@ -154,30 +154,6 @@ class Stack:
         return pids
 
 
-def stop_pids(pids: dict[str, int], timeout: float = 30.0) -> list[str]:
-    """SIGTERM each process (its group if it leads one), wait, then SIGKILL; returns the names stopped."""
-    stopped = []
-    for name, pid in pids.items():
-        try:
-            target = -pid if os.getpgid(pid) == pid else pid
-            os.kill(target, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        stopped.append(name)
-    return stopped
-
     # -- the REST API ----------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: dict | None = None, *, token: str = "admin") -> tuple[int, dict]:
@@ -208,3 +184,28 @@ def stop_pids(pids: dict[str, int], timeout: float = 30.0) -> list[str]:
         out = self.kubesim.kubectl("-n", namespace, "exec", f"deploy/{cluster}", "-c", "database", "--",
                                    "psql", "-v", "ON_ERROR_STOP=1", "-Atc", sql, check=True)
         return out.stdout.strip()
+
+
+def stop_pids(pids: dict[str, int], timeout: float = 30.0) -> list[str]:
+    """SIGTERM each process (its group if it leads one), wait, then SIGKILL; returns the names stopped."""
+    stopped = []
+    for name, pid in pids.items():
+        try:
+            target = -pid if os.getpgid(pid) == pid else pid
+            os.kill(target, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        stopped.append(name)
+    return stopped
