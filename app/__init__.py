@@ -37,8 +37,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         JSON_SORT_KEYS=False,
     )
     api = Api(app)
-    from . import backups, clusters, system, taskviews
-    for blp in (clusters.blp, backups.blp, taskviews.blp):
+    from . import backups, clusters, restores, system, taskviews
+    for blp in (clusters.blp, backups.blp, restores.blp, taskviews.blp):
         api.register_blueprint(blp)
     app.register_blueprint(system.blp)
     errors.install(app)

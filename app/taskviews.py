@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from tasks.state.records import RESTORE_DESTRUCTIVE, RESTORE_PHASES
+
 from . import present, schemas
 from .auth import audit, require, sees
 from .common import managed_namespace, runtime
@@ -36,6 +38,10 @@ class TaskView(MethodView):
         require("CancelTask", rec.namespace)
         if rec.is_terminal:
             raise ApiError(409, f"task {task_id!r} already finished ({rec.state})")
+        if rec.kind == "restore" and rec.phase in RESTORE_PHASES and \
+                RESTORE_PHASES.index(rec.phase) >= RESTORE_PHASES.index(RESTORE_DESTRUCTIVE):
+            raise ApiError(409, f"restore {task_id!r} is past its last safe step ({rec.phase}): it cannot be "
+                                "cancelled; let it finish, or restore again")
         rt = runtime()
         rec = rt.tasks.update(task_id, lambda r: setattr(r, "cancel_requested", True))
         audit("cancel", namespace=rec.namespace, cluster=rec.cluster, task_id=task_id)

@@ -103,7 +103,8 @@ async def advance_create_cluster(rt: Runtime, rec: TaskRecord, api: client.ApiCl
         else:
             pems = {}
         cfg = pgbackrest_config(rt, rec.namespace, rec.cluster, storage_type)
-        confs = {"primary.conf": pbconfig.primary_conf(cfg), "repo.conf": pbconfig.repo_host_conf(cfg)}
+        confs = {"primary.conf": pbconfig.primary_conf(cfg), "repo.conf": pbconfig.repo_host_conf(cfg),
+                 **{f"restore-{repo}.conf": pbconfig.restore_conf(cfg, repo) for repo in cfg.repos}}
         s3 = rt.settings.s3
         creds = (s3.key.reveal(), s3.key_secret.reveal()) if "s3" in spec.storage_types else None
         for manifest in topology.cluster_objects(spec, confs=confs, pems=pems, s3_credentials=creds):
@@ -250,7 +251,11 @@ async def cancel_jobs(rt: Runtime, rec: TaskRecord, api: client.ApiClient) -> No
 
 # -- the Celery tasks -------------------------------------------------------------------------------
 
-ADVANCE = {"create-cluster": advance_create_cluster, "backup": advance_backup, "info": run_info}
+def _advancers() -> dict:
+    from .restore import advance_restore, resume_replay, run_preview
+
+    return {"create-cluster": advance_create_cluster, "backup": advance_backup, "info": run_info,
+            "restore": advance_restore, "restore-preview": run_preview, "resume": resume_replay}
 
 
 async def _advance(rt: Runtime, task_id: str) -> None:
@@ -258,9 +263,9 @@ async def _advance(rt: Runtime, task_id: str) -> None:
     if rec is None or rec.is_terminal:
         return
     async with client.ApiClient(await rt.kube_configuration()) as api:
-        if rec.cancel_requested and rec.kind != "backup":
+        if rec.cancel_requested and rec.kind not in ("backup", "restore"):
             return await cancel_jobs(rt, rec, api)
-        await ADVANCE[rec.kind](rt, rec, api)
+        await _advancers()[rec.kind](rt, rec, api)
 
 
 @app.task(name="brq.advance", bind=True, max_retries=20)

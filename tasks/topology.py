@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 from dataclasses import dataclass, field
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "backrest-queue"}
@@ -142,7 +143,8 @@ def services(spec: ClusterSpec) -> list[dict]:
     ]
 
 
-def primary_deployment(spec: ClusterSpec, *, pgdata_claim: str | None = None) -> dict:
+def primary_deployment(spec: ClusterSpec, *, pgdata_claim: str | None = None,
+                       annotations: dict[str, str] | None = None) -> dict:
     """PostgreSQL with archive-push to the repo host, and a `pgbackrest server` beside it for backups."""
     claim = pgdata_claim or spec.name
     start = (
@@ -163,8 +165,10 @@ def primary_deployment(spec: ClusterSpec, *, pgdata_claim: str | None = None) ->
     mounts = [{"name": "pgdata", "mountPath": PGDATA_MOUNT}, {"name": "sockets", "mountPath": SOCKET_DIR}] + \
         _config_mounts()
     pod_labels = {**spec.labels, L_ROLE: "primary"}
+    meta = _meta(spec, spec.name, "primary")
+    meta["annotations"].update(annotations or {})
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(spec, spec.name, "primary"),
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
         "spec": {
             "replicas": 1, "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": {L_CLUSTER: spec.name, L_ROLE: "primary"}},
@@ -264,3 +268,24 @@ def backup_job(spec: ClusterSpec, *, name: str, task_id: str, repo: int, argv: l
                 }]}},
         },
     }
+
+
+def restore_job(spec: ClusterSpec, *, name: str, task_id: str, claim: str, repo: int, argv: list[str],
+                deadline_seconds: int, node_selector: dict[str, str] | None = None) -> dict:
+    """The Job that runs `pgbackrest restore` into the new PGDATA volume, holding the primary's certificate."""
+    labels = {**spec.labels, L_TASK: task_id, L_REPO: str(repo), L_KIND: "restore"}
+    script = f'mkdir -p -m 0700 "{spec.pgdata}" && exec ' + shlex.join(argv)
+    volumes = [{"name": "pgdata", "persistentVolumeClaim": {"claimName": claim}}] + _config_volumes(
+        spec, f"restore-{repo}.conf", [("ca.crt", "ca.crt"), ("primary.crt", "server.crt"), ("primary.key", "server.key")])
+    pod_spec = {
+        "restartPolicy": "Never", "securityContext": _security(spec),
+        "containers": [{"name": "restore", "image": spec.pgbackrest_image, "command": ["sh", "-c", script],
+                        "volumeMounts": [{"name": "pgdata", "mountPath": PGDATA_MOUNT}] + _config_mounts()}],
+        "volumes": volumes}
+    if node_selector:
+        pod_spec["nodeSelector"] = dict(node_selector)
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "namespace": spec.namespace, "labels": labels,
+                         "annotations": {A_STORAGE: ",".join(spec.storage_types)}},
+            "spec": {"backoffLimit": 0, "activeDeadlineSeconds": deadline_seconds, "ttlSecondsAfterFinished": 86400,
+                     "template": {"metadata": {"labels": labels}, "spec": pod_spec}}}

@@ -36,6 +36,9 @@ class ClusterRecord:
     task_id: str | None = None  # the task that created it
     message: str | None = None  # why it failed, if it did
     last_backup: dict[str, Any] = field(default_factory=dict)  # repo ("local"/"s3") → {label, type, time, task}
+    data_pvc: str | None = None  # the PVC holding PGDATA now (None: `<name>`, the first one); a restore moves it
+    restoring: str | None = None  # the restore task running, if one: schedules skip their slots meanwhile
+    restores: list[dict[str, Any]] = field(default_factory=list)  # finished restores: task, when, old/new PVC
 
     @property
     def storage_type(self) -> str:

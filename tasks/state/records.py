@@ -25,8 +25,12 @@ STATES = (PENDING, RUNNING, SUCCESS, FAILURE, REVOKED)
 TERMINAL = frozenset({SUCCESS, FAILURE, REVOKED})
 _ORDER = {PENDING: 0, RUNNING: 1, SUCCESS: 2, FAILURE: 2, REVOKED: 2}
 
-KINDS = ("create-cluster", "backup", "info", "restore")
+KINDS = ("create-cluster", "backup", "info", "restore", "restore-preview", "resume")
 LOCKING_KINDS = frozenset({"backup", "restore"})
+# a restore's steps (tasks/restore.py); from RESTORE_DESTRUCTIVE on it changes the cluster and cannot be cancelled
+RESTORE_PHASES = ("preflight", "pause-schedules", "autofail-off", "new-pvc", "delete-primary", "repo-host-config",
+                  "restore-job", "new-primary", "wait-ready", "autofail-restore", "resume-schedules", "done")
+RESTORE_DESTRUCTIVE = "delete-primary"
 
 
 class RecordError(Exception):
@@ -217,6 +221,52 @@ class TaskStore:
                         pipe.srem(keys.active_tasks(), new.id)
                         pipe.rpush(keys.task_done(new.id), new.state)
                         pipe.expire(keys.task_done(new.id), 300)
+                    pipe.execute()
+                    return new
+                except redis.WatchError:
+                    continue
+
+    def finish_and_chain(self, task_id: str, change: Callable[[TaskRecord], Any], follower: TaskRecord) -> TaskRecord:
+        """Finish a lock-holding task and hand its cluster lock to `follower` (created here) in one transaction:
+        a restore's `backup_after` backup starts with the lock, so no other backup can slip in between."""
+        task_key = keys.task(task_id)
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    lock_key = None
+                    pipe.watch(task_key)
+                    raw = pipe.get(task_key)
+                    if raw is None:
+                        pipe.unwatch()
+                        raise UnknownTask(task_id)
+                    new = TaskRecord.from_json(raw)
+                    if new.is_terminal:
+                        pipe.unwatch()
+                        return new
+                    change(new)
+                    if not new.is_terminal:
+                        raise ValueError("finish_and_chain must finish the task")
+                    new.finished = new.finished or time.time()
+                    if new.cluster:
+                        lock_key = keys.cluster_lock(new.namespace, new.cluster)
+                        pipe.watch(lock_key)
+                        holder = pipe.get(lock_key)
+                        if holder is not None and (holder.decode() if isinstance(holder, bytes) else holder) != new.id:
+                            lock_key = None  # not ours to hand over
+                    pipe.multi()
+                    pipe.set(task_key, new.to_json())
+                    pipe.expire(task_key, self.history_seconds)
+                    pipe.srem(keys.active_tasks(), new.id)
+                    pipe.rpush(keys.task_done(new.id), new.state)
+                    pipe.expire(keys.task_done(new.id), 300)
+                    if lock_key:
+                        pipe.set(lock_key, follower.id)
+                    pipe.set(keys.task(follower.id), follower.to_json(), nx=True)
+                    pipe.sadd(keys.active_tasks(), follower.id)
+                    pipe.zadd(keys.namespace_tasks(follower.namespace), {follower.id: follower.created})
+                    if follower.cluster:
+                        pipe.zadd(keys.cluster_tasks(follower.namespace, follower.cluster),
+                                  {follower.id: follower.created})
                     pipe.execute()
                     return new
                 except redis.WatchError:
