@@ -132,8 +132,10 @@ class Restores(MethodView):
         audit("restore", namespace=ns, cluster=name, task_id=rec.id, storage_type=repo, target=body["target"])
         rec = _wait_past_preflight(rec.id, body["wait"])
         if rec.state == FAILURE and (rec.error or {}).get("name") == "PreflightFailed":
-            raise ApiError(422, rec.error["message"], field=rec.error.get("field"),
-                           details={"task_id": rec.id, "reasons": rec.error.get("reasons")})
+            reasons = rec.error.get("reasons") or []
+            code = 409 if reasons and reasons[0].get("code") == "backup-running" else 422
+            raise ApiError(code, rec.error["message"], field=rec.error.get("field"),
+                           details={"task_id": rec.id, "reasons": reasons})
         return {"task_id": rec.id, "task": present.task(rec)}, 202, {"Location": present.location(rec.id)}
 
 

@@ -91,7 +91,10 @@ async def preview(rt: Runtime, rec: TaskRecord, api: client.ApiClient) -> dict:
     wal_time = None
     listing = await exec_in_repo_host(rt, api, rec, preflight.repo_ls_argv(repo))
     if listing.exit_code == 0:
-        wal_time = preflight.newest_wal_time(listing.text, catalogue, repo)
+        try:
+            wal_time = preflight.newest_wal_time(listing.text, catalogue, repo)
+        except ValueError:
+            wal_time = None  # the window's upper side stays unknown: the preview warns about it
     target = rec.params.get("target") or {"type": "latest"}
     action = rec.params.get("target_action")
     latest = target.get("type", "latest") == "latest"

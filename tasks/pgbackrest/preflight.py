@@ -302,8 +302,10 @@ def check(catalogue: Catalogue, repo: int, target: RestoreTarget | None = None, 
 
     The target is `target`, or the request's raw `target_type` (latest|time|name|xid|lsn|immediate,
     default latest) and `target_value`; `--type`/`--target`/`--set`/`--target-action` in `options`
-    count too (targets.py).  `wal_max_time`: `newest_wal_time()` of the repo, None when unknown.
+    count too (targets.py).  `wal_max_time` (aware): `newest_wal_time()` of the repo, None when unknown.
     `now` (aware): only to refuse targets in the future when `wal_max_time` is None.
+    Every reason found is reported, repository first, then the request, then the set and the window.
+    ValueError only for a repo number other than 1 or 2 (the caller's mapping of storage types).
     """
     storage = storage_type_of(repo)
     where = f"repo{repo} ({storage})"

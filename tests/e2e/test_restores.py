@@ -37,6 +37,7 @@ def test_restores_to_latest_a_time_and_a_backup_set_give_exactly_the_rows_of_tha
     stack.psql("demo", name, "create table t(v text); insert into t values ('A')")
     full = backup(stack, name, storage_type, "full")
     assert full["state"] == "SUCCESS", full
+    time.sleep(1.1)  # a time target must lie in a later second than the backup's stop (pgBackRest's rule)
     stack.psql("demo", name, "insert into t values ('B')")
     target = stack.psql("demo", name, "select to_char(clock_timestamp() at time zone 'utc', "
                                       "'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
