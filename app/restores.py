@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from tasks.pgbackrest.options import OptionError
+from tasks.pgbackrest.options import OptionError, normalize
 from tasks.pgbackrest.targets import restore_options, restore_target
 from tasks.state.clusters import READY
 from tasks.state.records import FAILURE, ClusterBusy, TaskRecord, new_id
@@ -79,7 +79,7 @@ def _check_target(target: dict, set_: str | None, action: str, options: list[str
                        field="target_action")
     for index, option in enumerate(options):
         try:
-            restore_options([option])
+            normalize("restore", [option])  # each alone: the allowlist and the value's type
         except OptionError as exc:
             raise ApiError(422, str(exc), field=f"options[{index}]") from None
     try:

@@ -55,9 +55,9 @@ def backup_request(options: list[str], storage_type: str | None) -> dict[str, An
     return body
 
 
-def server_wait(timeout: float) -> float:
-    """How long the API may hold the catalogue request: its default, less than our own HTTP timeout."""
-    return round(max(0.0, min(SERVER_WAIT, timeout - 1.0)), 1)
+def server_wait(timeout: float, most: float = SERVER_WAIT) -> float:
+    """How long the API may hold a request for a task (`most`: its default), less than our own HTTP timeout."""
+    return round(max(0.0, min(most, timeout - 1.0)), 1)
 
 
 def backup_type_option(fn):

@@ -79,6 +79,22 @@ class Client:
         return self.call("GET", f"/api/v1/namespaces/{_segment(namespace)}/clusters/{_segment(cluster)}/backups",
                          query=query)
 
+    def preview_restore(self, *, namespace: str, cluster: str, storage_type: str | None, target_type: str | None,
+                        target: str | None, set: str | None, target_action: str | None, wait: float) -> Answer:
+        query = {"storage_type": storage_type, "target_type": target_type, "target": target, "set": set,
+                 "target_action": target_action, "wait": f"{wait:g}"}
+        return self.call("GET", f"{self._restores(namespace, cluster)}/preview", query=query)
+
+    def create_restore(self, *, namespace: str, cluster: str, body: dict[str, Any]) -> Answer:
+        return self.call("POST", self._restores(namespace, cluster), body=body)
+
+    def resume_restore(self, *, namespace: str, cluster: str, task_id: str) -> Answer:
+        return self.call("POST", f"{self._restores(namespace, cluster)}/{_segment(task_id)}/resume")
+
+    @staticmethod
+    def _restores(namespace: str, cluster: str) -> str:
+        return f"/api/v1/namespaces/{_segment(namespace)}/clusters/{_segment(cluster)}/restores"
+
     def get_task(self, *, task_id: str) -> Answer:
         return self.call("GET", f"/api/v1/tasks/{_segment(task_id)}")
 

@@ -54,7 +54,8 @@ class ApiRefused(BrqError):
 
 
 def describe(status: int, error: dict[str, Any]) -> str:
-    """`error 422 (options[0]): --repo1-path: owned by the service`, other invalid fields and a hint after it."""
+    """`error 422 (options[0]): --repo1-path: owned by the service`, other invalid fields (or a refused restore's
+    other reasons) and a hint after it: the task to follow (409 busy) or to see (the task that refused)."""
     field = error.get("field")
     message = str(error.get("message") or error.get("reason") or "")
     if field and message.startswith(f"{field}: "):
@@ -63,8 +64,13 @@ def describe(status: int, error: dict[str, Any]) -> str:
     for name, messages in sorted((error.get("fields") or {}).items()):
         if name != field:
             lines.append(f"  {name}: {'; '.join(str(m) for m in messages)}")
-    task_id = (error.get("details") or {}).get("task_id")
-    if task_id and status == 409:
+    details = error.get("details") or {}
+    reasons = [r for r in details.get("reasons") or [] if isinstance(r, dict)]
+    for reason in reasons:  # a refused restore's preflight: every reason, the first one being the message
+        if (reason.get("field"), reason.get("message")) != (error.get("field"), error.get("message")):
+            lines.append(f"  {reason.get('field') or '-'}: {reason.get('message') or reason.get('code')}")
+    task_id = details.get("task_id")
+    if task_id and status == 409 and not reasons:
         lines.append(f"follow it with: brq show task {task_id} --wait")
     elif task_id:
         lines.append(f"see the task with: brq show task {task_id}")

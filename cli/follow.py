@@ -80,11 +80,12 @@ def exit_for(task: dict) -> int:
     return 0 if task["state"] == "SUCCESS" else 1
 
 
-def follow_and_exit(ctx: click.Context, client: Client, accepted_body: dict, output: str, what: str) -> None:
-    """For a verb's `--wait`: say what started (stderr), follow its task, print it, exit by its state."""
+def follow_and_exit(ctx: click.Context, client: Client, accepted_body: dict, output: str, what: str,
+                    text: Callable[[dict], str] = task_block) -> None:
+    """For a verb's `--wait`: say what started (stderr), follow its task, print it (`text`), exit by its state."""
     task_id = accepted_body["task_id"]
     if output == "text":
         click.echo(f"{what}\ntask: {task_id}", err=True)
     task = wait_task(client, task_id, display=stderr_display(quiet=output != "text"))
-    emit(task, output, task_block)
+    emit(task, output, text)
     ctx.exit(exit_for(task))

@@ -3,6 +3,9 @@
     brq create cluster NAME [--pgbackrest-storage-type=local|s3|local,s3] [-n NS] [--wait]
     brq backup NAME [--backup-type=pgbackrest] [--pgbackrest-storage-type=…] [--backup-opts="…"] [-n NS] [--wait]
     brq show backup NAME [--pgbackrest-storage-type=…] [-o text|json|yaml|pgbackrest] [-n NS]
+    brq restore NAME [--pgbackrest-storage-type=local|s3] [--pitr-target=…] [--backup-opts="--type=time …"]
+                [--node-label=k=v] [--backup-after] [--no-prompt] [--dry-run] [-n NS] [--wait]
+    brq resume NAME TASK_ID [-n NS] [--wait]
     brq show cluster [NAME] [-n NS]
     brq show task ID [--wait]
     brq show tasks [-n NS] [--cluster=…] [--state=…] [--kind=…]
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import click
 
-from . import backups, clusters, tasks
+from . import backups, clusters, restores, tasks
 from .session import Session
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -33,7 +36,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 @click.pass_context
 def brq(ctx: click.Context, url: str | None, token: str | None, namespace: str, ca_file: str | None,
         timeout: float) -> None:
-    """backrest-queue's client: pgBackRest backups of PostgreSQL clusters, with PGO v4's verbs and flags.
+    """backrest-queue's client: pgBackRest backups and restores of PostgreSQL clusters, with PGO v4's verbs and flags.
 
     Verbs that start work answer with a task; follow it with `brq show task ID --wait`.
     Exit codes: 0 done, 1 refused by the API or the task failed, 2 the API could not be asked.
@@ -57,6 +60,8 @@ show.add_command(clusters.show_cluster)
 show.add_command(tasks.show_task)
 show.add_command(tasks.show_tasks)
 brq.add_command(backups.backup)
+brq.add_command(restores.restore)
+brq.add_command(restores.resume)
 brq.add_command(tasks.cancel)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from .catalogue import moment
+
 LONG_VALUE = 160  # characters of a JSON value shown inline before it is cut ("-o json" has it all)
 BAR_WIDTH = 30
 
@@ -56,12 +58,26 @@ def _error_lines(error: dict) -> list[str]:
     lines = [f"error: {head}: {error.get('message') or ''}".rstrip()]
     names = {"todo": "what to do"}
     for key in sorted(k for k in error if k not in ("code", "name", "message")):
-        if error[key] not in (None, "", [], {}):
+        if key == "reasons" and isinstance(error[key], list) and all(isinstance(r, dict) for r in error[key]):
+            lines += ["    reasons:"] + [f"        {_reason(r)}" for r in error[key]]
+        elif error[key] not in (None, "", [], {}):
             lines.append(f"    {names.get(key, key)}: {value(error[key])}")
     return lines
 
 
+def _reason(reason: dict) -> str:
+    """A preflight reason (or warning): `target.value: target time … is before the recovery window …`."""
+    return f"{reason.get('field') or '-'}: {reason.get('message') or reason.get('code')}"
+
+
+STEP_TIMES = ("step", "state", "started", "finished")
+
+
 def _step(step: dict) -> str:
+    if "step" in step:  # a restore's step: its name, state and the scalars it recorded (-o json has the rest)
+        details = ", ".join(f"{k} {value(v)}" for k, v in step.items()
+                            if k not in STEP_TIMES and isinstance(v, (str, int, float, bool)))
+        return f"{step['step']}: {step.get('state', '-')}" + (f" ({details})" if details else "")
     if "repo" not in step:
         return value(step)
     extra = " ".join(str(step[k]) for k in ("label",) if step.get(k))
@@ -146,3 +162,81 @@ def cluster_block(cluster: dict) -> str:
             f"{info.get('label')} ({info.get('type')}), finished {value(info.get('finished'))}, task {info.get('task')}"
             if info else "none"))
     return "\n".join(lines)
+
+
+# -- restores ---------------------------------------------------------------------------------------------------------
+
+def target_text(target: dict | None, action: str | None = None) -> str:
+    """`time 2026-11-26 10:00:00.000000+00, then pause`; `latest (the end of the archived WAL)`."""
+    if not target:
+        return "-"
+    kind = target.get("type") or "latest"
+    if kind == "latest":
+        return "latest (the end of the archived WAL)"
+    text = "immediate (the end of the backup set)" if kind == "immediate" else f"{kind} {target.get('value')}"
+    return f"{text}, then {action or 'promote'}"
+
+
+def window_text(window: dict | None) -> str:
+    """A repo's recovery window: from after the end of its oldest usable backup to its newest archived WAL."""
+    if not window or not window.get("earliest"):
+        return "none (no usable backup)"
+    start = f"after {moment(window['earliest'])} (end of the oldest backup)"
+    if window.get("latest"):
+        end = f"{moment(window['latest'])} (newest WAL {window.get('wal_max') or '?'} archived)"
+    elif window.get("wal_max"):
+        end = f"WAL {window['wal_max']} (archived at a time not known)"
+    else:
+        end = f"{moment(window.get('latest_backup'))} (end of the newest backup)"
+    return f"{start} to {end}"
+
+
+def preview_text(body: dict, request: dict | None = None) -> str:
+    """The restore preview (`GET …/restores/preview`): what a restore would use, and why it could not run.
+
+    `request`: the restore the CLI would send, for what the preview does not echo (the target action) or
+    does not check (options, node label: the API checks those when the restore is sent).
+    """
+    request = request or {}
+    backup = body.get("backup") or {}
+    used = body.get("backup_set") or "none"
+    if body.get("backup_set") and backup:
+        used += f" ({backup.get('type') or '?'}, ended {moment(backup.get('stop'))})"
+    repo = f" (repo{body['repo']})" if body.get("repo") else ""
+    lines = [f"cluster: {body.get('cluster', '-')}", f"namespace: {body.get('namespace', '-')}",
+             f"storage type: {body.get('storage_type') or '-'}{repo}",
+             f"target: {target_text(body.get('target') or request.get('target'), request.get('target_action'))}",
+             f"backup set: {used}", f"recovery window: {window_text(body.get('window'))}"]
+    unchecked = [f"options {' '.join(request['options'])}"] if request.get("options") else []
+    unchecked += [f"node label {request['node_label']}"] if request.get("node_label") else []
+    if unchecked:
+        lines.append(f"checked when the restore is sent: {'; '.join(unchecked)}")
+    lines.append(f"restorable: {'yes' if body.get('ok') else 'no'}")
+    if body.get("reasons"):
+        lines += ["reasons:"] + [f"    {_reason(r)}" for r in body["reasons"]]
+    if body.get("warnings"):
+        lines += ["warnings:"] + [f"    {_reason(w)}" for w in body["warnings"]]
+    return "\n".join(lines)
+
+
+def restore_text(task: dict) -> str:
+    """A finished restore: on SUCCESS what it did (volumes, set, WAL replay, the backup after); else the task."""
+    if task.get("state") != "SUCCESS" or task.get("kind") != "restore":
+        return task_block(task)
+    result = task.get("result") or {}
+    name, ns = task.get("cluster"), task.get("namespace")
+    if result.get("paused"):
+        replay = (f"paused at the target: check the data, then resume it with: "
+                  f"brq resume {name} {task['id']} -n {ns}")
+    else:
+        replay = "finished, the primary promoted"
+    follower = result.get("backup_task")
+    after = (f"task {follower} (follow it with: brq show task {follower} --wait)" if follower else
+             f"none (pgBackRest advises one: brq backup {name} -n {ns} --backup-opts=--type=full)")
+    return "\n".join([
+        f"restore of cluster {name} in namespace {ns}: {task['state']}", f"task: {task['id']}",
+        f"storage type: {value(result.get('storage_type'))}", f"backup set: {value(result.get('backup_set'))}",
+        f"target: {target_text(result.get('target'), result.get('target_action'))}",
+        f"new PVC: {value(result.get('new_pvc'))}",
+        f"old PVC: {value(result.get('old_pvc'))} (kept: delete it once it is no longer needed)",
+        f"WAL replay: {replay}", f"backup after: {after}"])

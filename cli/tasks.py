@@ -8,7 +8,7 @@ from .render import task_block, tasks_table
 from .session import Session, accepted, emit, namespace_option, output_option, pass_session
 
 STATES = ("PENDING", "RUNNING", "SUCCESS", "FAILURE", "REVOKED")
-KINDS = ("create-cluster", "backup", "info", "restore")
+KINDS = ("create-cluster", "backup", "info", "restore", "restore-preview", "resume")
 
 
 @click.command("task")

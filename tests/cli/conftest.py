@@ -114,9 +114,11 @@ def clusters(rt):
 
 @pytest.fixture
 def brq(api):
-    """brq("backup", "c1") runs the CLI as the operator token, BRQ_URL pointing at the served API."""
-    def run(*args: str, token: str | None = "operator", url: str | None = None, env: dict | None = None) -> Result:
+    """brq("backup", "c1") runs the CLI as the operator token, BRQ_URL pointing at the served API (`input`: stdin)."""
+    def run(*args: str, token: str | None = "operator", url: str | None = None, env: dict | None = None,
+            input: str | None = None) -> Result:  # noqa: A002 - CliRunner's name
         base = {"BRQ_URL": url or api.url, "BRQ_TOKEN": api.tokens[token] if token else None,
                 "BRQ_NAMESPACE": None, "BRQ_CA_FILE": None, "BRQ_TIMEOUT": None}
-        return CliRunner(env={**base, **(env or {})}).invoke(brq_group, list(args), catch_exceptions=False)
+        return CliRunner(env={**base, **(env or {})}).invoke(brq_group, list(args), input=input,
+                                                             catch_exceptions=False)
     return run
