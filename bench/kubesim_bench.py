@@ -5,14 +5,19 @@
 Prints, for N operations each, median and p95 of
   - a Job create → Complete → delete cycle (a `true` container), seen through one watch, as a client sees it;
   - an exec round trip (`true` in a running pod) through kubernetes_asyncio's websocket client;
-  - the floor: `true` as a local subprocess (asyncio), and the same through `sandbox.spawn` alone.
+  - the floor: `true` as a local subprocess (asyncio).
 Targets (issue #2): exec round trip ≤ 3× the bare subprocess; Job cycle ≤ 50 ms median.
+
+And, to read the exec figure by: what the same client pays for a plain request on a new HTTPS connection
+(kubernetes_asyncio opens one per exec: a websocket upgrade cannot reuse a pooled connection) and on a kept-alive
+one, and the CPU each exec costs the client, kubesim and the exec'd process.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -92,8 +97,9 @@ def _job(name: str) -> dict:
         "containers": [{"name": "main", "image": "busybox", "command": ["true"]}]}}}}
 
 
-async def exec_round_trips(cfg: client.Configuration, n: int) -> list[float]:
+async def exec_round_trips(cfg: client.Configuration, n: int, server_pid: int) -> tuple[list[float], dict]:
     samples = []
+    cpu0 = _cpu(server_pid)
     async with WsApiClient(cfg) as ws_api:
         core = client.CoreV1Api(ws_api)
         for _ in range(n):
@@ -104,7 +110,43 @@ async def exec_round_trips(cfg: client.Configuration, n: int) -> list[float]:
                 async for _msg in conn:
                     pass
             samples.append(time.perf_counter() - t)
-    return samples
+    cpu1 = _cpu(server_pid)
+    return samples, {k: (cpu1[k] - cpu0[k]) / n * 1000 for k in cpu0}
+
+
+def _cpu(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far: this process; kubesim; the processes kubesim started and reaped (the execs)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    with open(f"/proc/{server_pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(x) / os.sysconf("SC_CLK_TCK") for x in fields[11:15])
+    return {"client": me.ru_utime + me.ru_stime, "kubesim": utime + stime, "children": cutime + cstime}
+
+
+async def breakdown(api: client.ApiClient, cfg: client.Configuration, n: int) -> dict[str, list[float]]:
+    """Interleaved, so that all three see the same machine: GET /version through kubernetes_asyncio on a new
+    HTTPS connection (a client of its own whose requests say `Connection: close`: each pays a TCP connect and a
+    TLS handshake, as every exec does), the same on `api`'s kept-alive connection, and an exec."""
+    out: dict[str, list[float]] = {"new": [], "kept": [], "exec": []}
+    async with WsApiClient(cfg) as ws_api, client.ApiClient(cfg) as closing_api:
+        core = client.CoreV1Api(ws_api)
+        kept, closing = client.VersionApi(api), client.VersionApi(closing_api)
+        for i in range(n + 1):
+            for kind in ("new", "kept", "exec"):
+                t = time.perf_counter()
+                if kind == "exec":
+                    ws = await core.connect_get_namespaced_pod_exec("target", NS, command=["true"], stdout=True,
+                                                                    stderr=True, _preload_content=False)
+                    async with ws as conn:
+                        async for _msg in conn:
+                            pass
+                elif kind == "new":
+                    await closing.get_code(_headers={"Connection": "close"})
+                else:
+                    await kept.get_code()
+                if i:
+                    out[kind].append(time.perf_counter() - t)
+    return out
 
 
 async def run(n: int) -> None:
@@ -124,11 +166,21 @@ async def run(n: int) -> None:
                     await asyncio.sleep(0.05)
                 print(f"kubesim bench: {n} operations each, {os.cpu_count()} cores")
                 floor_med, _ = summary("floor: `true` as a local subprocess", await bare_subprocess(n))
-                exec_med, _ = summary("exec round trip (websocket, kubernetes_asyncio)",
-                                      await exec_round_trips(cfg, n))
+                exec_samples, cpu = await exec_round_trips(cfg, n, proc.popen.pid)
+                exec_med, _ = summary("exec round trip (websocket, kubernetes_asyncio)", exec_samples)
                 job_med, _ = summary("Job create → Complete → delete", await job_cycles(api, n))
                 print(f"  exec / floor ratio: {exec_med / floor_med:.2f}x (target ≤ 3x)")
                 print(f"  Job cycle median: {job_med:.1f} ms (target ≤ 50 ms)")
+                print("exec, broken down (not judged; interleaved runs):")
+                parts = await breakdown(api, cfg, n)
+                summary("GET /version on a new HTTPS connection", parts["new"])
+                summary("GET /version on a kept-alive connection", parts["kept"])
+                summary("exec round trip, interleaved with those", parts["exec"])
+                beyond = statistics.median(e - c for e, c in zip(parts["exec"], parts["new"])) * 1000
+                print(f"  exec beyond a new-connection request: {beyond:.2f} ms median "
+                      f"(pod spawn, websocket upgrade and frames)")
+                print(f"  CPU per exec: client {cpu['client']:.2f} ms, kubesim {cpu['kubesim']:.2f} ms, "
+                      f"exec'd processes {cpu['children']:.2f} ms")
         finally:
             proc.stop()
 

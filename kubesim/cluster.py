@@ -73,6 +73,15 @@ class ClusterConfig:
     expose: tuple[str, ...] = ()
 
 
+def _server_ssl_context(pki: pkimod.Pki):
+    """The API's TLS context, without TLS 1.3 session tickets: no client of ours resumes a session
+    (aiohttp, kubernetes_asyncio and client-go keep no session cache), so each ticket would only cost
+    both sides work on every new connection, an exec's included."""
+    ctx = pki.server_ssl_context()
+    ctx.num_tickets = 0
+    return ctx
+
+
 class Cluster:
     def __init__(self, config: ClusterConfig):
         self.config = config
@@ -131,7 +140,7 @@ class Cluster:
         app = build_app(cluster=self, pki=self.pki, faults=self.faults, audit=self.audit)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.SockSite(self._runner, sock, ssl_context=self.pki.server_ssl_context())
+        site = web.SockSite(self._runner, sock, ssl_context=_server_ssl_context(self.pki))
         await site.start()
         self._sweeper = asyncio.create_task(self._sweep_events())
         if self.config.kubeconfig:

@@ -65,19 +65,23 @@ async def exec_handler(request: web.Request, t: Target) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise errors.BadRequest("Upgrade request required (kubesim speaks websocket v4/v5.channel.k8s.io only)")
     proc = await cluster.kubelet.exec_process(pod, container, argv, stdin=want_stdin)
-    await ws.prepare(request)
-    v5 = ws.ws_protocol == "v5.channel.k8s.io"
-    if want_stdout:
-        await ws.send_bytes(bytes([STDOUT]))
-    if want_stderr:
-        await ws.send_bytes(bytes([STDERR]))
-    await ws.send_bytes(bytes([STATUS]))
+    try:
+        await ws.prepare(request)
+        v5 = ws.ws_protocol == "v5.channel.k8s.io"
+        if want_stdout:
+            await ws.send_bytes(bytes([STDOUT]))
+        if want_stderr:
+            await ws.send_bytes(bytes([STDERR]))
+        await ws.send_bytes(bytes([STATUS]))
+    except BaseException:       # the client is gone before the upgrade completed: so is the process
+        proc.kill()
+        raise
 
     async def pump(reader, channel: int) -> None:
         if reader is None:
             return
         while True:
-            chunk = await reader.read(65536)
+            chunk = await reader.read()
             if not chunk:
                 return
             if (channel == STDOUT and want_stdout) or (channel == STDERR and want_stderr):
