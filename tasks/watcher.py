@@ -26,13 +26,14 @@ from .kube import objects
 from .kube.watching import follow
 from .runtime import Runtime, get_runtime
 from .state import keys
-from .state.records import FAILURE, PENDING, SUCCESS, TaskRecord
+from .state.records import FAILURE, SUCCESS, TaskRecord
 
 log = logging.getLogger("brq.watcher")
 
 SELECTOR = ",".join(f"{k}={v}" for k, v in topology.MANAGED_BY.items())
 LEASE_SECONDS = 10
-STALE_PENDING_SECONDS = 30
+STALE_SECONDS = 15      # an unfinished task not written for this long, and not waiting on a Job, is re-sent
+SWEEP_SECONDS = 5
 
 
 def job_outcome(job: dict) -> str | None:
@@ -109,6 +110,16 @@ class Watcher:
                     return
 
         renewer = asyncio.create_task(keep_lease())
+
+        async def keep_sweeping() -> None:
+            while not self.stop.is_set():
+                await asyncio.sleep(SWEEP_SECONDS)
+                try:
+                    await self.sweep()
+                except Exception:  # noqa: BLE001 - Redis hiccup: try again next time
+                    log.exception("sweep failed")
+
+        sweeper = asyncio.create_task(keep_sweeping())
         try:
             cfg = await self.rt.kube_configuration()
             async with client.ApiClient(cfg) as api:
@@ -122,6 +133,7 @@ class Watcher:
                         log.exception("handling a %s event failed", kind)
         finally:
             renewer.cancel()
+            sweeper.cancel()
             if not lost.is_set():
                 lease.release()
 
@@ -138,8 +150,20 @@ class Watcher:
                     await self.record_step(rec.id, job_name, FAILURE, exit_code=None,
                                            error={"name": "JobLost", "message": f"Job {job_name} no longer exists",
                                                   "action": "submit the operation again"})
-            if rec.state == PENDING and time.time() - rec.created > STALE_PENDING_SECONDS and not rec.jobs:
-                # the message that should have started it may be lost (a Redis without persistence restarted)
+        await self.sweep(active)
+
+    async def sweep(self, active: list[TaskRecord] | None = None) -> None:
+        """Re-send unfinished tasks that stopped moving and wait on no Job: their message was lost (a worker
+        killed mid-step keeps it unacknowledged until the broker's visibility timeout; a Redis without
+        persistence restarted). Steps are idempotent, so a second delivery only repeats a finished step."""
+        if active is None:
+            active = await asyncio.to_thread(self.rt.tasks.active)
+        now = time.time()
+        for rec in active:
+            last = rec.updated or rec.created
+            if now - last > STALE_SECONDS and not _waiting_on_job(rec):
+                log.info("task %s (%s, %s) has not moved for %.0fs: re-sending it", rec.id, rec.kind, rec.phase,
+                         now - last)
                 self.rt.send("brq.advance", rec.id)
 
     async def on_job(self, api: client.ApiClient, kind: str, job: dict) -> None:
@@ -217,6 +241,11 @@ class Watcher:
         if recorded:
             log.info("task %s: job %s ended %s (exit %s)", task_id, job_name, state, exit_code)
             self.rt.send("brq.advance", task_id)
+
+
+def _waiting_on_job(rec: TaskRecord) -> bool:
+    """A step runs as a Job that has not ended: the watcher hears of its end, nothing needs re-sending."""
+    return any(s.get("job") and s.get("state") not in (SUCCESS, FAILURE) and s.get("started") for s in rec.steps)
 
 
 def _step_done(rec: TaskRecord, job_name: str) -> bool:

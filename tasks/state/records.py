@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import redis
 
-from . import keys
+from . import keys, stats
 
 PENDING, RUNNING, SUCCESS, FAILURE, REVOKED = "PENDING", "RUNNING", "SUCCESS", "FAILURE", "REVOKED"
 STATES = (PENDING, RUNNING, SUCCESS, FAILURE, REVOKED)
@@ -39,6 +39,10 @@ class RecordError(Exception):
 
 class UnknownTask(RecordError):
     """No record with that id (never created, or expired)."""
+
+
+class TaskExists(RecordError):
+    """A record with that id exists already: a task id derived from its request (a schedule's slot) was taken."""
 
 
 class ClusterBusy(RecordError):
@@ -70,6 +74,7 @@ class TaskRecord:
     steps: list[dict[str, Any]] = field(default_factory=list)
     origin: str = "api"  # api | schedule:<name>
     cancel_requested: bool = False  # DELETE /tasks/{id} was asked: the task ends REVOKED once its Jobs are gone
+    updated: float | None = None  # the last write (the watcher re-sends tasks that stopped moving)
 
     @property
     def is_terminal(self) -> bool:
@@ -98,7 +103,8 @@ class TaskStore:
     # -- create ----------------------------------------------------------------------------------
 
     def create(self, record: TaskRecord, *, lock: bool | None = None) -> TaskRecord:
-        """Store a new record; with `lock` (default: the kind's), take the cluster lock or raise ClusterBusy."""
+        """Store a new record; with `lock` (default: the kind's), take the cluster lock or raise ClusterBusy.
+        TaskExists if a record with that id exists (checked first, in the same transaction)."""
         if lock is None:
             lock = record.kind in LOCKING_KINDS
         lock_key = keys.cluster_lock(record.namespace, record.cluster) if lock and record.cluster else None
@@ -106,6 +112,10 @@ class TaskStore:
         with self.r.pipeline() as pipe:
             while True:
                 try:
+                    pipe.watch(task_key)
+                    if pipe.exists(task_key):
+                        pipe.unwatch()
+                        raise TaskExists(record.id)
                     if lock_key:
                         pipe.watch(lock_key)
                         holder = pipe.get(lock_key)
@@ -207,6 +217,7 @@ class TaskStore:
                         return old
                     if new.state == RUNNING and new.started is None:
                         new.started = time.time()
+                    new.updated = time.time()
                     finishing = new.is_terminal
                     if finishing and new.finished is None:
                         new.finished = time.time()
@@ -215,6 +226,7 @@ class TaskStore:
                     pipe.multi()
                     pipe.set(task_key, new.to_json())
                     if finishing:
+                        stats.count_finished(pipe, new)
                         pipe.expire(task_key, self.history_seconds)
                         if holder is not None and (holder.decode() if isinstance(holder, bytes) else holder) == new.id:
                             pipe.delete(lock_key)
@@ -255,6 +267,7 @@ class TaskStore:
                             lock_key = None  # not ours to hand over
                     pipe.multi()
                     pipe.set(task_key, new.to_json())
+                    stats.count_finished(pipe, new)
                     pipe.expire(task_key, self.history_seconds)
                     pipe.srem(keys.active_tasks(), new.id)
                     pipe.rpush(keys.task_done(new.id), new.state)

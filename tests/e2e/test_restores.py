@@ -82,6 +82,7 @@ def test_a_restore_is_refused_before_anything_changes_when_its_target_is_outside
     assert backup(stack, name, "local", "full")["state"] == "SUCCESS"
     pods_before = stack.kubesim.kubectl("-n", "demo", "get", "pods", "-l", f"brq.io/cluster={name}", "-o",
                                         "name", check=True).stdout
+    pvcs_before = pvcs(stack, name)
     for request, field in [
         ({"storage_type": "local", "target": {"type": "time", "value": "2001-01-01 00:00:00+00"}}, "target.value"),
         ({"storage_type": "local", "set": "20010101-000000F"}, "set"),
@@ -94,7 +95,57 @@ def test_a_restore_is_refused_before_anything_changes_when_its_target_is_outside
     assert status == 400 and body["error"]["field"] == "storage_type"
     assert stack.kubesim.kubectl("-n", "demo", "get", "pods", "-l", f"brq.io/cluster={name}", "-o", "name",
                                  check=True).stdout == pods_before
+    assert pvcs(stack, name) == pvcs_before  # no PVC was created
+    stack.kubesim.kubectl("-n", "demo", "get", "deploy", name, check=True)  # the primary is still there
     assert rows(stack, name) == "A"
     status, preview = stack.call("GET", f"/api/v1/namespaces/demo/clusters/{name}/restores/preview"
                                         "?storage_type=local&target_type=time&target=2001-01-01%2000:00:00%2B00")
     assert status == 200 and preview["ok"] is False and preview["reasons"][0]["field"] == "target.value"
+
+
+def pvcs(stack, name: str) -> list[str]:
+    return sorted(stack.kubesim.kubectl("-n", "demo", "get", "pvc", "-l", f"brq.io/cluster={name}", "-o", "name",
+                                        check=True).stdout.split())
+
+
+def test_a_restore_whose_job_fails_keeps_the_old_volume_and_a_second_restore_finishes(stack):
+    name = "failing"
+    create_cluster(stack, name, "local")
+    stack.psql("demo", name, "create table t(v text); insert into t values ('A')")
+    assert backup(stack, name, "local", "full")["state"] == "SUCCESS"
+    failed = restore(stack, name, {"storage_type": "local", "options": ["--db-include=nosuchdb"]})
+    assert failed["state"] == "FAILURE", failed
+    assert failed["error"]["code"] == 80 and "nosuchdb" in failed["error"]["message"], failed["error"]
+    assert "POST the restore again" in failed["error"]["action"]
+    assert f"persistentvolumeclaim/{name}" in pvcs(stack, name)  # the old data is untouched
+    again = restore(stack, name, {"storage_type": "local"})
+    assert again["state"] == "SUCCESS", again
+    delete = next(s for s in again["steps"] if s["step"] == "delete-primary")
+    assert delete["skipped"] is True  # the first restore had already removed it
+    assert rows(stack, name) == "A"
+
+
+def test_a_worker_killed_during_a_restore_leaves_one_job_and_the_restore_finishes(stack):
+    import signal
+
+    name = "killed"
+    create_cluster(stack, name, "local")
+    stack.psql("demo", name, "create table t(v text); insert into t values ('A')")
+    assert backup(stack, name, "local", "full")["state"] == "SUCCESS"
+    status, answer = stack.call("POST", f"/api/v1/namespaces/demo/clusters/{name}/restores", {"storage_type": "local"})
+    assert status == 202
+    task_id = answer["task_id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        _, task = stack.call("GET", f"/api/v1/tasks/{task_id}")
+        if task["phase"] in ("delete-primary", "repo-host-config", "restore-job"):
+            break
+        time.sleep(0.05)
+    stack.stop_process("worker0", sig=signal.SIGKILL)
+    stack.start_worker("worker0")
+    done = stack.wait_task(task_id, timeout=300)
+    assert done["state"] == "SUCCESS", done
+    jobs = stack.kubesim.kubectl("-n", "demo", "get", "jobs", "-l", f"brq.io/task={task_id}", "-o", "name",
+                                 check=True).stdout.split()
+    assert jobs == [f"job.batch/restore-{task_id}"]
+    assert rows(stack, name) == "A"
