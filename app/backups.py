@@ -8,12 +8,12 @@ from tasks.pgbackrest import commands
 from tasks.pgbackrest.options import OptionError, normalize
 from tasks.pgbackrest.targets import effective_backup_type
 from tasks.state.clusters import READY
-from tasks.state.records import SUCCESS, ClusterBusy, TaskRecord, new_id
+from tasks.state.records import SUCCESS, TaskRecord, new_id
 
 from . import present, schemas
 from .auth import audit, require
 from .clusters import find_cluster
-from .common import accepted, enqueue, managed_namespace, runtime
+from .common import accepted, create_locked, enqueue, managed_namespace, runtime
 from .errors import ApiError
 
 blp = Blueprint("backups", __name__, url_prefix="/api/v1/namespaces/<string:ns>/clusters/<string:name>/backups",
@@ -60,15 +60,10 @@ class Backups(MethodView):
         user_options = [a for a in argv if a.startswith("--") and not a.startswith(("--config=", "--stanza=",
                                                                                     "--repo="))]
         backup_type = effective_backup_type(body["options"], body["type"])
-        rt = runtime()
         rec = TaskRecord(id=new_id(), kind="backup", namespace=ns, cluster=name,
                          params={"type": backup_type, "repos": repos, "options": list(body["options"]),
                                  "effective_options": user_options, "cluster_storage_type": cluster.storage_type})
-        try:
-            rt.tasks.create(rec)
-        except ClusterBusy as exc:
-            raise ApiError(409, f"cluster {name!r} is busy with task {exc.holder}", details={"task_id": exc.holder},
-                           headers={"Location": present.location(exc.holder)}) from None
+        create_locked(rec)
         audit("backup", namespace=ns, cluster=name, task_id=rec.id, type=backup_type, repos=repos)
         return accepted(rec)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from tasks.runtime import Runtime
-from tasks.state.records import FAILURE, TaskRecord
+from tasks.state.records import FAILURE, ClusterBusy, TaskRecord
 
 from . import present
 from .errors import ApiError
@@ -25,9 +25,9 @@ def enqueue(rec: TaskRecord) -> None:
     try:
         rt.send("brq.advance", rec.id)
     except Exception as exc:  # noqa: BLE001 - any broker failure means the task cannot run
-        rt.tasks.update(rec.id, lambda r: (setattr(r, "state", FAILURE), setattr(r, "error", {
-            "code": None, "name": "BrokerUnavailable", "message": f"the task queue is unreachable: {type(exc).__name__}",
-            "action": "retry when Redis is back"})))
+        error = {"code": None, "name": "BrokerUnavailable", "action": "retry when Redis is back",
+                 "message": f"the task queue is unreachable: {type(exc).__name__}"}
+        rt.tasks.update(rec.id, lambda r: (setattr(r, "state", FAILURE), setattr(r, "error", error)))
         raise ApiError(503, "the task queue is unreachable; nothing was started") from None
 
 
@@ -35,3 +35,12 @@ def accepted(rec: TaskRecord) -> tuple[dict, int, dict]:
     enqueue(rec)
     rec = runtime().tasks.get(rec.id)
     return {"task_id": rec.id, "task": present.task(rec)}, 202, {"Location": present.location(rec.id)}
+
+
+def create_locked(rec: TaskRecord) -> TaskRecord:
+    """Record a task that takes its cluster's lock; 409 naming the running task when the cluster is busy."""
+    try:
+        return runtime().tasks.create(rec)
+    except ClusterBusy as exc:
+        raise ApiError(409, f"cluster {rec.cluster!r} is busy with task {exc.holder}", details={"task_id": exc.holder},
+                       headers={"Location": present.location(exc.holder)}) from None

@@ -11,12 +11,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from tasks.pgbackrest.options import OptionError, normalize
 from tasks.pgbackrest.targets import restore_options, restore_target
 from tasks.state.clusters import READY
-from tasks.state.records import FAILURE, ClusterBusy, TaskRecord, new_id
+from tasks.state.records import FAILURE, TaskRecord, new_id
 
 from . import present, schemas
 from .auth import audit, require
 from .clusters import find_cluster
-from .common import enqueue, managed_namespace, runtime
+from .common import create_locked, enqueue, managed_namespace, runtime
 from .errors import ApiError
 
 blp = Blueprint("restores", __name__, url_prefix="/api/v1/namespaces/<string:ns>/clusters/<string:name>/restores",
@@ -118,16 +118,11 @@ class Restores(MethodView):
         if cluster.status != READY:
             raise ApiError(409, f"cluster {name!r} is {cluster.status}, not restorable")
         _check_target(body["target"], body["set"], body["target_action"], body["options"])
-        rt = runtime()
         rec = TaskRecord(id=new_id(), kind="restore", namespace=ns, cluster=name, phase="preflight", params={
             "storage_type": repo, "target": body["target"], "set": body["set"],
             "target_action": body["target_action"], "node_label": body["node_label"],
             "options": list(body["options"]), "backup_after": body["backup_after"]})
-        try:
-            rt.tasks.create(rec)
-        except ClusterBusy as exc:
-            raise ApiError(409, f"cluster {name!r} is busy with task {exc.holder}", details={"task_id": exc.holder},
-                           headers={"Location": present.location(exc.holder)}) from None
+        create_locked(rec)
         enqueue(rec)
         audit("restore", namespace=ns, cluster=name, task_id=rec.id, storage_type=repo, target=body["target"])
         rec = _wait_past_preflight(rec.id, body["wait"])

@@ -127,7 +127,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return await streams.exec_handler(request, target)
         if sub == "log" and method == "GET":
             return await streams.log_handler(request, target)
-        raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource")
+        raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
     if target.name is None:
         if method == "GET":
             if _bool(request, "watch"):
@@ -237,10 +237,10 @@ async def patch_(request: web.Request, t: Target) -> web.Response:
         elif ctype == "application/strategic-merge-patch+json":
             new = patch.strategic_merge_patch(base, body, t.resource.definition)
         else:
-            raise errors.UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media "
-                                              f"types include: application/json-patch+json, "
-                                              f"application/merge-patch+json, application/apply-patch+yaml, "
-                                              f"application/strategic-merge-patch+json")
+            raise errors.UnsupportedMediaType("the body of the request was in an unknown format - accepted media "
+                                              "types include: application/json-patch+json, "
+                                              "application/merge-patch+json, application/apply-patch+yaml, "
+                                              "application/strategic-merge-patch+json")
     if not isinstance(new, dict):
         raise errors.BadRequest("the patch did not produce an object")
     md = new.setdefault("metadata", {})

@@ -79,8 +79,8 @@ class Registry:
 
     def _check_body(self, resource: Resource, obj: Any, namespace: str | None) -> Obj:
         if not isinstance(obj, dict):
-            raise errors.BadRequest(f"the body of the request was in an unknown format - accepted media types "
-                                    f"include: application/json, application/yaml")
+            raise errors.BadRequest("the body of the request was in an unknown format - accepted media types "
+                                    "include: application/json, application/yaml")
         obj = copy_obj(obj)
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if api_version and api_version != resource.api_version:
