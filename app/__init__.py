@@ -6,6 +6,7 @@ comes from the records the workers write.  `create_app()` for gunicorn
 """
 from __future__ import annotations
 
+import logging
 import os
 
 from flask import Flask, request
@@ -21,6 +22,9 @@ MAX_BODY = 64 * 1024
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    if not logging.getLogger().handlers:  # under gunicorn nothing configures the root logger: audit lines need one
+        logging.basicConfig(level=os.environ.get("BRQ_LOG_LEVEL", "INFO"),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings or (runtime.settings if runtime else load_settings_from_environ(os.environ))
     rt = runtime or Runtime.from_settings(settings)
     set_runtime(rt)
@@ -37,10 +41,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         JSON_SORT_KEYS=False,
     )
     api = Api(app)
-    from . import backups, clusters, restores, system, taskviews
-    for blp in (clusters.blp, backups.blp, restores.blp, taskviews.blp):
+    from . import backups, clusters, metrics, restores, schedules, system, taskviews
+    for blp in (clusters.blp, backups.blp, restores.blp, schedules.blp, taskviews.blp):
         api.register_blueprint(blp)
     app.register_blueprint(system.blp)
+    app.register_blueprint(metrics.blp)
     errors.install(app)
 
     @app.before_request

@@ -3,17 +3,30 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import fields
 
 from tasks.state.clusters import ClusterExists, ClusterRecord
 from tasks.state.records import TaskRecord, new_id
 
-from . import present, schemas
+from . import present, retention, schemas
 from .auth import audit, require
-from .common import accepted, managed_namespace, runtime
+from .common import accepted, create_locked, managed_namespace, runtime
 from .errors import ApiError
 
 blp = Blueprint("clusters", __name__, url_prefix="/api/v1/namespaces/<string:ns>/clusters",
                 description="PostgreSQL clusters with their pgBackRest repositories")
+
+RETENTION_DOC = {"description": "per storage type (local, s3): full, full_type (count|time), diff, archive, "
+                                "archive_type (full|diff|incr) — pgBackRest's repo-retention-*"}
+
+
+class ClusterCreate(schemas.ClusterCreate):
+    retention = fields.Dict(load_default=None, metadata=RETENTION_DOC)
+
+
+class ClusterUpdate(schemas.Strict):
+    retention = fields.Dict(required=True, metadata={**RETENTION_DOC, "description": RETENTION_DOC["description"] +
+                                                     "; a repo given replaces its settings, null resets it"})
 
 
 @blp.route("")
@@ -25,7 +38,7 @@ class Clusters(MethodView):
         managed_namespace(ns)
         return {"items": [present.cluster(c) for c in runtime().clusters.list(ns)]}
 
-    @blp.arguments(schemas.ClusterCreate)
+    @blp.arguments(ClusterCreate)
     @blp.response(202, schemas.TaskRef)
     @blp.alt_response(409, schema=schemas.Problem, description="a cluster of that name exists")
     @blp.alt_response(422, schema=schemas.Problem, description="invalid name or storage type")
@@ -39,14 +52,17 @@ class Clusters(MethodView):
         if "s3" in parts and not rt.settings.s3.configured:
             raise ApiError(422, "S3 is not configured for this service (Cluster.BackrestS3Bucket in pgo.yaml)",
                            field="pgbackrest_storage_type")
+        kept = retention.checked(body["retention"], parts) if body["retention"] is not None else {}
         task_id = new_id()
         try:
-            rt.clusters.create(ClusterRecord(name=body["name"], namespace=ns, storage_types=parts, task_id=task_id))
+            rt.clusters.create(ClusterRecord(name=body["name"], namespace=ns, storage_types=parts, task_id=task_id,
+                                             retention=kept))
         except ClusterExists:
             raise ApiError(409, f"cluster {body['name']!r} already exists in namespace {ns!r}", field="name",
                            reason="AlreadyExists") from None
         rec = rt.tasks.create(TaskRecord(id=task_id, kind="create-cluster", namespace=ns, cluster=body["name"],
-                                         params={"storage_type": ",".join(parts)}))
+                                         params={"storage_type": ",".join(parts),
+                                                 **({"retention": kept} if kept else {})}))
         audit("create-cluster", namespace=ns, cluster=body["name"], task_id=task_id, storage_type=",".join(parts))
         return accepted(rec)
 
@@ -60,6 +76,27 @@ class ClusterView(MethodView):
         require("ShowBackup", ns)
         managed_namespace(ns)
         return present.cluster(find_cluster(ns, name))
+
+    @blp.arguments(ClusterUpdate)
+    @blp.response(202, schemas.TaskRef)
+    @blp.alt_response(404, schema=schemas.Problem, description="no such cluster")
+    @blp.alt_response(409, schema=schemas.Problem, description="the cluster is not ready, or busy")
+    @blp.alt_response(422, schema=schemas.Problem, description="a retention setting pgBackRest would refuse")
+    def patch(self, body: dict, ns: str, name: str):
+        """Change retention: a task rewrites the repo host's pgbackrest.conf and restarts it (expire after each
+        backup then follows the new settings); 409 while a backup or restore holds the cluster."""
+        require("CreateCluster", ns)
+        managed_namespace(ns)
+        cluster = find_cluster(ns, name)
+        kept = retention.checked(body["retention"], cluster.storage_types, base=cluster.retention)
+        if cluster.status != "ready":
+            raise ApiError(409, f"cluster {name!r} is {cluster.status}, its configuration cannot change now")
+        rt = runtime()
+        rec = create_locked(TaskRecord(id=new_id(), kind="update-cluster", namespace=ns, cluster=name,
+                                       params={"retention": kept}))
+        rt.clusters.update(ns, name, lambda c: (setattr(c, "retention", kept), setattr(c, "retention_task", rec.id)))
+        audit("update-cluster", namespace=ns, cluster=name, task_id=rec.id, retention=kept)
+        return accepted(rec)
 
 
 def find_cluster(ns: str, name: str) -> ClusterRecord:

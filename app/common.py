@@ -1,7 +1,9 @@
 """What every view needs: the process's runtime, the 202 answer, namespace checks, enqueueing."""
 from __future__ import annotations
 
-from flask import current_app
+import json
+
+from flask import Response, current_app
 
 from tasks.runtime import Runtime
 from tasks.state.records import FAILURE, ClusterBusy, TaskRecord
@@ -31,10 +33,11 @@ def enqueue(rec: TaskRecord) -> None:
         raise ApiError(503, "the task queue is unreachable; nothing was started") from None
 
 
-def accepted(rec: TaskRecord) -> tuple[dict, int, dict]:
+def accepted(rec: TaskRecord) -> Response:
+    """Enqueue and answer 202 from the record in hand (enqueue fails the request with 503 if it cannot send)."""
     enqueue(rec)
-    rec = runtime().tasks.get(rec.id)
-    return {"task_id": rec.id, "task": present.task(rec)}, 202, {"Location": present.location(rec.id)}
+    body = json.dumps({"task_id": rec.id, "task": present.task(rec)}, separators=(",", ":"))
+    return Response(body, status=202, mimetype="application/json", headers={"Location": present.location(rec.id)})
 
 
 def create_locked(rec: TaskRecord) -> TaskRecord:

@@ -28,7 +28,9 @@ def task(rec: TaskRecord) -> dict:
 def cluster(rec: ClusterRecord) -> dict:
     last = {repo: {**info, "finished": iso(info.get("finished"))} for repo, info in rec.last_backup.items()}
     return {"name": rec.name, "namespace": rec.namespace, "storage_type": rec.storage_type, "status": rec.status,
-            "message": rec.message, "created": iso(rec.created), "task_id": rec.task_id, "last_backup": last}
+            "message": rec.message, "created": iso(rec.created), "task_id": rec.task_id, "last_backup": last,
+            "retention": {repo: rec.retention.get(repo, {}) for repo in rec.storage_types},
+            "retention_task": rec.retention_task}
 
 
 def location(task_id: str) -> str:

@@ -48,6 +48,8 @@ class Cluster(Schema):
     created = fields.String()
     task_id = fields.String(allow_none=True)
     last_backup = fields.Dict(metadata={"description": "per repo (local, s3): label, type, finished, task"})
+    retention = fields.Dict(metadata={"description": "per repo: pgBackRest repo-retention-* set ({}: keep all)"})
+    retention_task = fields.String(allow_none=True, metadata={"description": "the task that last applied it"})
 
 
 class BackupCreate(Strict):

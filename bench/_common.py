@@ -12,7 +12,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 

@@ -41,7 +41,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._common import (Api, create_cluster, exec_in, find_pod, machine, median, percentile,  # noqa: E402
-                           repo_host_selector, task_record, wait_done)
+                           redis_client, repo_host_selector, wait_done)
 from tasks.celery_app import QUEUE  # noqa: E402
 from tasks.pgbackrest import commands  # noqa: E402
 from tasks.state import keys  # noqa: E402
@@ -237,7 +237,7 @@ def submissions(stack: Stack, r, args: argparse.Namespace, workdir: str) -> None
     servers = {"floor (Flask + send_task)": (floor_url, stack.procs["floor"].pid),
                "API POST …/backups": (stack.api_url, stack.procs["api"].pid)}
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-    count = args.clusters
+    count = args.clusters or max(10000, int(args.duration * 3000))
     t = time.perf_counter()
     write_cluster_records(r, LOAD_NS, count)
     print(f"  {count} ready cluster records written to Redis in {time.perf_counter() - t:.1f} s; "
@@ -281,13 +281,15 @@ def submissions(stack: Stack, r, args: argparse.Namespace, workdir: str) -> None
               f"({res['rps']:.0f} req/s)")
 
     floor_name, api_name = list(servers)
-    floor_rps = median([x["rps"] for x in results[floor_name]])
-    api_rps = median([x["rps"] for x in results[api_name]])
-    print(f"  => submissions: API {api_rps:.0f} req/s (p50 {median([x['p50'] for x in results[api_name]]) * 1000:.1f}"
-          f" ms, p99 {median([x['p99'] for x in results[api_name]]) * 1000:.1f} ms) vs floor {floor_rps:.0f} req/s "
-          f"(p50 {median([x['p50'] for x in results[floor_name]]) * 1000:.1f} ms, "
-          f"p99 {median([x['p99'] for x in results[floor_name]]) * 1000:.1f} ms): "
-          f"{api_rps / floor_rps * 100:.0f} % of the floor (target ≥ 70 %)")
+    floor, api = results[floor_name], results[api_name]
+    floor_rps, api_rps = median([x["rps"] for x in floor]), median([x["rps"] for x in api])
+    paired = median([a["rps"] / f["rps"] for a, f in zip(api, floor)])
+    cpu = median([f["cpu_ms"] for f in floor]) / median([a["cpu_ms"] for a in api])
+    print(f"  => submissions: API {api_rps:.0f} req/s (p50 {median([x['p50'] for x in api]) * 1000:.1f} ms, "
+          f"p99 {median([x['p99'] for x in api]) * 1000:.1f} ms) vs floor {floor_rps:.0f} req/s "
+          f"(p50 {median([x['p50'] for x in floor]) * 1000:.1f} ms, p99 {median([x['p99'] for x in floor]) * 1000:.1f}"
+          f" ms): {paired * 100:.0f} % of the floor's throughput (median of the rounds' API/floor ratios; "
+          f"target ≥ 70 %); the API's server CPU per request is {1 / cpu:.2f}× the floor's")
     stack.stop_process("floor")
     r.delete(keys.namespace_clusters(LOAD_NS))
     for start in range(0, count, 5000):
@@ -306,7 +308,7 @@ class Seen:
         self.at.setdefault((name, what), time.time())
 
 
-async def watch_backups(cfg, ns: str, seen: Seen, ready: asyncio.Event) -> None:
+async def watch_backups(cfg, ns: str, seen: Seen) -> None:
     from kubernetes_asyncio import client, watch
 
     async with client.ApiClient(cfg) as api:
@@ -329,7 +331,6 @@ async def watch_backups(cfg, ns: str, seen: Seen, ready: asyncio.Event) -> None:
         async def jobs() -> None:
             w = watch.Watch()
             async for ev in w.stream(batch.list_namespaced_job, ns, label_selector="brq.io/kind=backup"):
-                ready.set()
                 obj = ev["raw_object"]
                 name = obj["metadata"]["name"]
                 seen.mark(name, "job")
@@ -354,8 +355,8 @@ async def overhead(stack: Stack, r, args: argparse.Namespace) -> None:
     argv = commands.backup(repo, "full", [])
     print(f"  direct: exec in {pod} (pgbackrest): {' '.join(argv)}")
 
-    seen, ready = Seen(), asyncio.Event()
-    watcher = asyncio.create_task(watch_backups(cfg, OVH_NS, seen, ready))
+    seen = Seen()
+    watcher = asyncio.create_task(watch_backups(cfg, OVH_NS, seen))
     await asyncio.sleep(0.5)  # the watch is up before the warm-up backup below
 
     async def via_api() -> dict:
@@ -368,12 +369,12 @@ async def overhead(stack: Stack, r, args: argparse.Namespace) -> None:
             raise RuntimeError(f"backup {task_id} ended {rec.state}: {rec.error}")
         step = rec.steps[0]
         job = step["job"]
-        marks = {"POST sent": t0w, "202 received": t0w + (t202 - t0), "record created": rec.created,
-                 "Job created (worker)": step["started"], "Job seen": seen.at.get((job, "job")),
-                 "pod Running": seen.at.get((job, "pod Running")), "pod ended": seen.at.get((job, "pod ended")),
-                 "Job Complete seen": seen.at.get((job, "job ended")), "step recorded (watcher)": step["finished"],
-                 "task SUCCESS (worker)": rec.finished, "client saw SUCCESS": t0w + (t1 - t0)}
-        return {"total": t1 - t0, "marks": marks}
+        marks = {"POST sent": t0w, "record created (API)": rec.created, "Job created (worker)": step["started"],
+                 "Job seen": seen.at.get((job, "job")), "pod Running": seen.at.get((job, "pod Running")),
+                 "pod ended": seen.at.get((job, "pod ended")), "Job Complete seen": seen.at.get((job, "job ended")),
+                 "step recorded (watcher)": step["finished"], "task SUCCESS (worker)": rec.finished,
+                 "client saw SUCCESS": t0w + (t1 - t0)}
+        return {"total": t1 - t0, "marks": marks, "post": t202 - t0}
 
     async def direct() -> float:
         t0 = time.perf_counter()
@@ -393,6 +394,7 @@ async def overhead(stack: Stack, r, args: argparse.Namespace) -> None:
                 direct_runs.append(res)
         print(f"  rep {rep + 1}: REST → SUCCESS {api_runs[-1]['total']:6.2f} s   direct exec {direct_runs[-1]:6.2f} s",
               flush=True)
+    probes = await runner_probes(stack, cfg, name, args.storage, pod, seen)
     watcher.cancel()
 
     totals = [x["total"] for x in api_runs]
@@ -401,16 +403,72 @@ async def overhead(stack: Stack, r, args: argparse.Namespace) -> None:
           f"max {max(direct_runs):.2f})")
     print("  where the time goes (median over the reps; wall clock of the processes' own records and the bench's "
           "watch):")
+    print(f"    {'POST → 202 answer':>24}   {median([x['post'] for x in api_runs]) * 1000:8.0f} ms")
     labels = list(api_runs[0]["marks"])
     for a, b in zip(labels, labels[1:]):
         gaps = [x["marks"][b] - x["marks"][a] for x in api_runs if x["marks"][a] and x["marks"][b]]
         print(f"    {a:>24} → {b:<24} {median(gaps) * 1000:8.0f} ms")
     job_part = [x["marks"]["pod ended"] - x["marks"]["pod Running"] for x in api_runs
                 if x["marks"]["pod ended"] and x["marks"]["pod Running"]]
-    print(f"    (the job-runner pod ran {median(job_part):.2f} s; the same exec alone took {median(direct_runs):.2f} s)")
+    print(f"    (the job-runner pod ran {median(job_part):.2f} s; the same exec alone took "
+          f"{median(direct_runs):.2f} s)")
+    print(f"    (a backup Job's fixed cost, pgBackRest's timing left out: a Job of the same shape whose job-runner "
+          f"execs `true` in the repo host took {median(probes['job']):.2f} s create → Complete, a direct exec of "
+          f"`true` {median(probes['direct']) * 1000:.0f} ms, a Job running `true` itself "
+          f"{median(probes['bare']) * 1000:.0f} ms)")
+    imports = [_import_seconds("tasks.jobrunner") for _ in range(3)]
+    print(f"    (starting the job-runner: `import tasks.jobrunner` alone takes {median([i[0] for i in imports]):.2f} s "
+          f"wall, of which kubernetes_asyncio {median([i[1] for i in imports]):.2f} s by -X importtime)")
     over = median(totals) - median(direct_runs)
-    print(f"  => orchestration overhead: {over:.2f} s (median REST → SUCCESS minus median direct exec; "
-          f"target ≤ 1 s)")
+    pairs = median([a["total"] - d for a, d in zip(api_runs, direct_runs)])
+    print(f"  => orchestration overhead: {over:.2f} s (median REST → SUCCESS minus median direct exec; median of the "
+          f"reps' differences {pairs:.2f} s; target ≤ 1 s)")
+
+
+async def runner_probes(stack: Stack, cfg, cluster: str, storage: str, pod: str, seen: Seen,
+                        n: int = 3) -> dict[str, list[float]]:
+    """The job-runner's own cost: Jobs built like a backup's (tasks/topology.py backup_job) that exec `true`."""
+    from kubernetes_asyncio import client
+
+    from tasks import steps, topology
+    from tasks.kube import objects
+    from tasks.runtime import Runtime
+    from tasks.settings import load_settings_from_environ
+
+    rt = Runtime.from_settings(load_settings_from_environ(stack.env))
+    spec = steps.cluster_spec(rt, OVH_NS, cluster, storage)
+    out: dict[str, list[float]] = {"job": [], "bare": [], "direct": []}
+    async with client.ApiClient(cfg) as api:
+        for i in range(n):
+            for kind in ("job", "bare"):
+                name = f"bench-probe-{kind}-{i}"
+                job = topology.backup_job(spec, name=name, task_id=name, repo=1, argv=["true"],
+                                          image=rt.settings.images.job_runner, deadline_seconds=600,
+                                          runner_command=steps.RUNNER, progress_argv=None)
+                job["metadata"]["labels"][topology.L_KIND] = "backup"
+                if kind == "bare":
+                    job["spec"]["template"]["spec"]["containers"][0]["command"] = ["true"]
+                started = time.time()
+                await objects.create(api, manifest=job)
+                deadline = time.monotonic() + 120
+                while (name, "job ended") not in seen.at and time.monotonic() < deadline:
+                    await asyncio.sleep(0.005)
+                out[kind].append(seen.at[(name, "job ended")] - started)
+            t = time.perf_counter()
+            await exec_in(cfg, OVH_NS, pod, "pgbackrest", ["true"])
+            out["direct"].append(time.perf_counter() - t)
+    return out
+
+
+def _import_seconds(module: str) -> tuple[float, float]:
+    """(wall seconds of a fresh interpreter importing `module`, cumulative import seconds of kubernetes_asyncio)."""
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True,
+                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    wall = time.perf_counter() - t
+    kube = [int(line.split("|")[1]) for line in out.stderr.splitlines()
+            if line.count("|") == 2 and line.split("|")[2].strip() == "kubernetes_asyncio"]
+    return wall, (kube[0] / 1e6 if kube else 0.0)
 
 
 def _submit(api: Api, cluster: str, storage: str) -> str:
@@ -430,7 +488,6 @@ def run(args: argparse.Namespace) -> None:
     stack = Stack(directory, namespaces=(OVH_NS, LOAD_NS), workers=0).start()
     print(f"  stack started in {time.perf_counter() - t:.1f} s")
     try:
-        from bench._common import redis_client
         r = redis_client(stack.redis.url)
         if not args.skip_submissions:
             print("submissions (no worker, no watcher: the API and its floor alone):")
@@ -443,6 +500,7 @@ def run(args: argparse.Namespace) -> None:
             asyncio.run(overhead(stack, r, args))
     finally:
         stack.stop()
+        print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
         if not args.keep:
             shutil.rmtree(directory, ignore_errors=True)
         else:
@@ -451,15 +509,18 @@ def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--duration", type=float, default=10, help="seconds of load per round (default 10)")
-    p.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating (default 2)")
+    p.add_argument("--duration", type=float, default=3, help="seconds of load per round (default 3)")
+    p.add_argument("--rounds", type=int, default=8,
+                   help="rounds per server, alternating: short rounds pair each API figure with a floor figure "
+                        "taken under the same background load (default 8)")
     p.add_argument("--connections", type=int, default=8, help="concurrent connections of the load (default 8)")
     p.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
                    help="load generator: wrk if installed (auto), or a python thread pool")
-    p.add_argument("--clusters", type=int, default=60000,
-                   help="cluster records for the load; more than one round's requests (default 60000)")
+    p.add_argument("--clusters", type=int, default=0,
+                   help="cluster records for the load, more than one round's requests (default: 3000 a second of a "
+                        "round, at least 10000)")
     p.add_argument("--sequential", type=int, default=500, help="requests of the one-client latency run")
-    p.add_argument("--reps", type=int, default=5, help="repetitions of the overhead measurement (default 5)")
+    p.add_argument("--reps", type=int, default=7, help="repetitions of the overhead measurement (default 7)")
     p.add_argument("--storage", choices=("local", "s3"), default="local", help="repo of the overhead backups")
     p.add_argument("--skip-submissions", action="store_true")
     p.add_argument("--skip-overhead", action="store_true")

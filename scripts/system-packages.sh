@@ -4,9 +4,10 @@
 #   pgbackrest  - backups, catalogue and restore inside the pods
 #   redis-server - Celery's broker and result store in tests and the local stack
 #   stunnel4    - TLS in front of the test S3 server (moto's own TLS breaks pgBackRest, see FACTS.md)
+#   wrk         - the HTTP load generator of bench/api_bench.py
 set -euo pipefail
 need=()
-for pkg in postgresql pgbackrest redis-server stunnel4 util-linux; do
+for pkg in postgresql pgbackrest redis-server stunnel4 util-linux wrk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -67,9 +67,9 @@ def _argv(command: str, service: list[str], user: Sequence[str], config: str, *p
     return [PGBACKREST, f"--config={config}", f"--stanza={STANZA}", *service, *user, command, *params]
 
 
-def stanza_create(*, repo: int | None = None, config: str = CONFIG_PATH) -> list[str]:
-    """`stanza-create` for one repo, or for every repo in the config when `repo` is None."""
-    return _argv("stanza-create", _repo(repo), (), config)
+def stanza_create(*, config: str = CONFIG_PATH) -> list[str]:
+    """`stanza-create` for every repo in the config (2.45 refuses `--repo` for this command)."""
+    return _argv("stanza-create", [], (), config)
 
 
 def check(*, repo: int | None = None, config: str = CONFIG_PATH) -> list[str]:
