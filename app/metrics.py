@@ -39,7 +39,8 @@ class Snapshot:
         rt = runtime()
         labels = ["namespace", "cluster", "repo"]
         last_ok = GaugeMetricFamily("brq_backup_last_success_timestamp_seconds",
-                                    "When the last successful backup of the cluster to the repo finished", labels=labels)
+                                    "When the last successful backup of the cluster to the repo finished",
+                                    labels=labels)
         last_bad = GaugeMetricFamily("brq_backup_last_failure_timestamp_seconds",
                                      "When the last failed backup of the cluster to the repo ended", labels=labels)
         runs = CounterMetricFamily("brq_backup_runs", "Backups of the cluster to the repo that ended", labels=labels)

@@ -10,6 +10,8 @@
     brq show task ID [--wait]
     brq show tasks [-n NS] [--cluster=…] [--state=…] [--kind=…]
     brq cancel ID
+    brq create schedule CLUSTER --schedule="0 1 * * *" --pgbackrest-backup-type=full [--cluster=C] [-n NS]
+    brq show schedule [NAME] [--selector=name=CLUSTER];  brq delete|pause|resume schedule NAME
 
 Global options come before the verb: --url (BRQ_URL), --token (BRQ_TOKEN), -n/--namespace
 (BRQ_NAMESPACE, default demo), --ca-file (BRQ_CA_FILE) and --timeout (BRQ_TIMEOUT).
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import click
 
-from . import backups, clusters, restores, tasks
+from . import backups, clusters, restores, schedules, tasks
 from .session import Session
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -46,22 +48,26 @@ def brq(ctx: click.Context, url: str | None, token: str | None, namespace: str, 
 
 @brq.group(context_settings=CONTEXT)
 def create() -> None:
-    """Create a resource (cluster)."""
+    """Create a resource (cluster, schedule)."""
 
 
 @brq.group(context_settings=CONTEXT)
 def show() -> None:
-    """Show resources: backup, cluster, task, tasks."""
+    """Show resources: backup, cluster, schedule, task, tasks."""
 
 
 create.add_command(clusters.create_cluster)
+create.add_command(schedules.create_schedule)
+show.add_command(schedules.show_schedule)
+brq.add_command(schedules.delete)
+brq.add_command(schedules.pause)
 show.add_command(backups.show_backup)
 show.add_command(clusters.show_cluster)
 show.add_command(tasks.show_task)
 show.add_command(tasks.show_tasks)
 brq.add_command(backups.backup)
 brq.add_command(restores.restore)
-brq.add_command(restores.resume)
+brq.add_command(schedules.resume_group(restores.resume))  # resume NAME TASK_ID, and resume schedule NAME
 brq.add_command(tasks.cancel)
 
 

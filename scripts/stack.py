@@ -1,7 +1,7 @@
 """The local stack behind `make up`, `make demo` and `make down`.
 
 `up` starts Redis (AOF on), kubesim, the S3 server (moto behind TLS with our
-own CA), the API (gunicorn), a Celery worker and the watcher, all on loopback,
+own CA), the API (gunicorn), a Celery worker, the watcher and beat, all on loopback,
 in `.local/stack/`, and writes `.local/env` (`BRQ_URL`, `BRQ_TOKEN`,
 `KUBECONFIG`, `BRQ_NAMESPACE`) for the next shell.  `demo` also creates cluster
 `demo` (storage `local,s3`) in namespace `demo`, writes rows, backs up to both

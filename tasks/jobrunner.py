@@ -11,7 +11,13 @@ Job's pod carries pgBackRest's exit code and the watcher can read it.  With
 few seconds and writes it on its own Job as the `brq.io/progress` annotation.
 
 Exit codes of its own, beside pgBackRest's: 120 no ready pod, 121 the exec
-stream was lost (outcome unknown), 122 the Kubernetes API failed.
+stream was lost (outcome unknown), 122 the Kubernetes API failed (or no usable
+configuration: `--kubeconfig`, $KUBECONFIG, the in-cluster service account).
+
+It talks to the API through tasks/kube/lite.py (plain aiohttp), never through
+kubernetes_asyncio: importing that costs ~0.7 s, paid by every backup Job.
+Keep it so (tests/unit/test_kube_lite.py imports this module in a fresh
+interpreter and checks).
 """
 from __future__ import annotations
 
@@ -21,10 +27,7 @@ import json
 import os
 import sys
 
-from kubernetes_asyncio import client
-
-from .kube import config as kconfig
-from .kube import errors, execing, objects
+from .kube import errors, lite
 
 NO_POD, STREAM_LOST, API_FAILED = 120, 121, 122
 PROGRESS_ANNOTATION = "brq.io/progress"
@@ -36,20 +39,19 @@ def _ready(pod: dict) -> bool:
         c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or [])
 
 
-async def find_pod(api: client.ApiClient, namespace: str, selector: str) -> str | None:
-    pods = (await objects.list_(api, kind="Pod", namespace=namespace, labels=selector))["items"]
+async def find_pod(kube: lite.Client, namespace: str, selector: str) -> str | None:
+    pods = (await kube.list_pods(namespace, selector)).get("items") or []
     ready = sorted(p["metadata"]["name"] for p in pods if _ready(p))
     return ready[0] if ready else None
 
 
 async def _write(channel: int, data: bytes) -> None:
-    stream = sys.stdout.buffer if channel == execing.STDOUT else sys.stderr.buffer
+    stream = sys.stdout.buffer if channel == lite.STDOUT else sys.stderr.buffer
     stream.write(data)
     stream.flush()
 
 
-async def _progress_loop(cfg: client.Configuration, api: client.ApiClient, args: argparse.Namespace, pod: str,
-                         stop: asyncio.Event) -> None:
+async def _progress_loop(kube: lite.Client, args: argparse.Namespace, pod: str, stop: asyncio.Event) -> None:
     from .pgbackrest import info as pbinfo
 
     job = os.environ.get("BRQ_JOB_NAME")
@@ -62,8 +64,8 @@ async def _progress_loop(cfg: client.Configuration, api: client.ApiClient, args:
         except asyncio.TimeoutError:
             pass
         try:
-            res = await execing.exec_in_pod(cfg, namespace=args.namespace, pod=pod, container=args.container,
-                                            command=argv, timeout=30)
+            res = await kube.exec_(namespace=args.namespace, pod=pod, container=args.container, command=argv,
+                                   timeout=30)
             percent = pbinfo.parse_text_progress(res.text) if res.exit_code == 0 else None
             progress = {"percent": percent} if percent is not None else None
         except (errors.KubeError, ValueError):
@@ -71,17 +73,21 @@ async def _progress_loop(cfg: client.Configuration, api: client.ApiClient, args:
         if progress and progress != last and job:
             last = progress
             try:
-                await objects.patch(api, kind="Job", namespace=args.namespace, name=job, body={
-                    "metadata": {"annotations": {PROGRESS_ANNOTATION: json.dumps(progress, sort_keys=True)}}})
+                await kube.patch_job_annotations(args.namespace, job, {
+                    PROGRESS_ANNOTATION: json.dumps(progress, sort_keys=True)})
             except errors.KubeError:
                 pass
 
 
 async def run_exec(args: argparse.Namespace) -> int:
-    cfg = await kconfig.load(args.kubeconfig)
-    async with client.ApiClient(cfg) as api:
+    try:
+        cfg = lite.load(args.kubeconfig)
+    except lite.ConfigError as exc:
+        print(f"job-runner: {exc}", file=sys.stderr)
+        return API_FAILED
+    async with lite.Client(cfg) as kube:
         try:
-            pod = await find_pod(api, args.namespace, args.selector)
+            pod = await find_pod(kube, args.namespace, args.selector)
         except errors.KubeError as exc:
             print(f"job-runner: cannot list pods: {exc}", file=sys.stderr)
             return API_FAILED
@@ -93,10 +99,10 @@ async def run_exec(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         sampler = None
         if args.progress_argv:
-            sampler = asyncio.create_task(_progress_loop(cfg, api, args, pod, stop))
+            sampler = asyncio.create_task(_progress_loop(kube, args, pod, stop))
         try:
-            result = await execing.exec_in_pod(cfg, namespace=args.namespace, pod=pod, container=args.container,
-                                               command=args.argv, timeout=args.timeout, on_output=_write)
+            result = await kube.exec_(namespace=args.namespace, pod=pod, container=args.container,
+                                      command=args.argv, timeout=args.timeout, on_output=_write)
         except errors.ExecFailed as exc:
             print(f"job-runner: {exc}", file=sys.stderr)
             return STREAM_LOST

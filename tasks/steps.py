@@ -44,7 +44,8 @@ def cluster_spec(rt: Runtime, namespace: str, name: str, storage_type: str) -> t
         s3_secret=f"{name}-pgbackrest-s3" if "s3" in storage_type else None)
 
 
-def pgbackrest_config(rt: Runtime, namespace: str, name: str, storage_type: str) -> pbconfig.ClusterConfig:
+def pgbackrest_config(rt: Runtime, namespace: str, name: str, storage_type: str,
+                      retention: dict | None = None) -> pbconfig.ClusterConfig:
     s3 = None
     if "s3" in storage_type:
         st = rt.settings.s3
@@ -53,7 +54,8 @@ def pgbackrest_config(rt: Runtime, namespace: str, name: str, storage_type: str)
                              ca_file=f"{topology.CERT_DIR}/s3-ca.crt" if st.ca_pem else None)
     return pbconfig.ClusterConfig(name=name, namespace=namespace, storage_type=storage_type, s3=s3,
                                   pg_path=f"{topology.PGDATA_MOUNT}/{name}", pg_socket_path=topology.SOCKET_DIR,
-                                  repo1_path=topology.REPO_MOUNT, tls_dir=topology.CERT_DIR)
+                                  repo1_path=topology.REPO_MOUNT, tls_dir=topology.CERT_DIR,
+                                  retention=pbconfig.retention_by_repo(retention))
 
 
 def repo_host_selector(name: str) -> str:
@@ -102,7 +104,7 @@ async def advance_create_cluster(rt: Runtime, rec: TaskRecord, api: client.ApiCl
                 pems["s3-ca.crt"] = rt.settings.s3.ca_pem
         else:
             pems = {}
-        cfg = pgbackrest_config(rt, rec.namespace, rec.cluster, storage_type)
+        cfg = pgbackrest_config(rt, rec.namespace, rec.cluster, storage_type, rec.params.get("retention"))
         confs = {"primary.conf": pbconfig.primary_conf(cfg), "repo.conf": pbconfig.repo_host_conf(cfg),
                  **{f"restore-{repo}.conf": pbconfig.restore_conf(cfg, repo) for repo in cfg.repos}}
         s3 = rt.settings.s3
@@ -252,10 +254,12 @@ async def cancel_jobs(rt: Runtime, rec: TaskRecord, api: client.ApiClient) -> No
 # -- the Celery tasks -------------------------------------------------------------------------------
 
 def _advancers() -> dict:
+    from .reconfigure import advance_update_cluster
     from .restore import advance_restore, resume_replay, run_preview
 
     return {"create-cluster": advance_create_cluster, "backup": advance_backup, "info": run_info,
-            "restore": advance_restore, "restore-preview": run_preview, "resume": resume_replay}
+            "restore": advance_restore, "restore-preview": run_preview, "resume": resume_replay,
+            "update-cluster": advance_update_cluster}
 
 
 async def _advance(rt: Runtime, task_id: str) -> None:

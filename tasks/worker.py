@@ -10,5 +10,6 @@ from .runtime import get_runtime
 
 get_runtime()
 from . import steps  # noqa: E402,F401 - registers the tasks
+from .schedules import firing  # noqa: E402,F401 - brq.scheduled_backup
 
 __all__ = ["app"]

@@ -5,13 +5,18 @@ mean the request was wrong for the cluster's state; `Unavailable` (5xx, 429,
 connection errors, cut streams) means retry later.  Messages carry the API's
 `message` cut to a bounded length and never the request body, so nothing a
 request carried (a Secret's data) reaches a log through an error.
+
+`kubernetes_asyncio` is never imported here (importing any part of it loads all its
+generated models, ~0.7 s): `wrap` recognises its `ApiException` only once the caller
+has loaded it, so the job-runner's client (`lite.py`, plain aiohttp) maps its
+answers through `from_status` into the same tree without paying for it.
 """
 from __future__ import annotations
 
 import json
+import sys
 
 import aiohttp
-from kubernetes_asyncio.client.exceptions import ApiException
 
 MAX_MESSAGE = 300
 
@@ -61,15 +66,39 @@ class ExecFailed(KubeError):
     retryable = True
 
 
-def _message(exc: ApiException) -> str:
-    body = exc.body
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
+
+
+def _body_field(body: str | bytes | None, name: str) -> str:
     try:
         data = json.loads(body) if body else {}
-        text = data.get("message") or exc.reason or ""
+        return str(data.get(name) or "") if isinstance(data, dict) else ""
     except (ValueError, TypeError, AttributeError):
-        text = exc.reason or ""
-    text = str(text)
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
+        return ""
+
+
+def from_status(status: int, *, body: str | bytes | None = None, reason: str = "") -> KubeError:
+    """The error of our tree for an HTTP answer: `body` the API's Status JSON (if any), `reason` the HTTP reason."""
+    message = _cut(str(_body_field(body, "message") or reason or ""))
+    api_reason = _body_field(body, "reason")
+    if status == 404:
+        cls = NotFound
+    elif status == 409:
+        cls = AlreadyExists if api_reason == "AlreadyExists" else Conflict
+    elif status in (400, 422):
+        cls = Invalid
+    elif status in (401, 403):
+        cls = Forbidden
+    else:
+        cls = Unavailable
+    return cls(f"Kubernetes API {status} {api_reason}: {message}".strip(), status=status, reason=api_reason)
+
+
+def _api_exception_class() -> type | None:
+    """kubernetes_asyncio's ApiException if something already imported it (else no exception can be one)."""
+    module = sys.modules.get("kubernetes_asyncio.client.exceptions")
+    return getattr(module, "ApiException", None)
 
 
 def wrap(exc: BaseException) -> KubeError:
@@ -78,24 +107,8 @@ def wrap(exc: BaseException) -> KubeError:
         return exc
     if isinstance(exc, aiohttp.ClientResponseError) and exc.status:
         # a websocket handshake the server refused (exec into a missing pod, …)
-        exc = ApiException(status=exc.status, reason=exc.message)
-    if isinstance(exc, ApiException):
-        status = exc.status or 0
-        message = _message(exc)
-        reason = ""
-        try:
-            reason = json.loads(exc.body).get("reason", "") if exc.body else ""
-        except (ValueError, TypeError, AttributeError):
-            pass
-        if status == 404:
-            cls = NotFound
-        elif status == 409:
-            cls = AlreadyExists if reason == "AlreadyExists" else Conflict
-        elif status in (400, 422):
-            cls = Invalid
-        elif status in (401, 403):
-            cls = Forbidden
-        else:
-            cls = Unavailable
-        return cls(f"Kubernetes API {status} {reason}: {message}".strip(), status=status, reason=reason)
+        return from_status(exc.status, reason=exc.message)
+    api_exception = _api_exception_class()
+    if api_exception is not None and isinstance(exc, api_exception):
+        return from_status(exc.status or 0, body=exc.body, reason=exc.reason or "")
     return Unavailable(f"Kubernetes API unreachable: {type(exc).__name__}: {str(exc)[:MAX_MESSAGE]}")

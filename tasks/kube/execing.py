@@ -8,8 +8,6 @@ the caller decides whether the command is safe to run again).
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 import aiohttp
@@ -17,30 +15,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.stream import WsApiClient
 
 from . import errors
-
-STDOUT, STDERR, STATUS = 1, 2, 3
-
-
-@dataclass(frozen=True)
-class ExecResult:
-    exit_code: int
-    stdout: bytes
-    stderr: bytes
-
-    @property
-    def text(self) -> str:
-        return self.stdout.decode("utf-8", "replace")
-
-
-def exit_code_of(status: bytes) -> int:
-    """The exit code a channel-3 Status frame reports (0 for Success)."""
-    data = json.loads(status)
-    if data.get("status") == "Success":
-        return 0
-    for cause in (data.get("details") or {}).get("causes") or []:
-        if cause.get("reason") == "ExitCode":
-            return int(cause["message"])
-    raise errors.ExecFailed(f"exec failed: {data.get('message', 'no exit code in the status')[:300]}")
+from .lite import STATUS, STDERR, STDOUT, ExecResult, exit_code_of  # noqa: F401 - one parser of exec frames
 
 
 async def exec_in_pod(configuration: client.Configuration, *, namespace: str, pod: str, container: str,

@@ -34,12 +34,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .commands import CONFIG_PATH, STANZA, repos_for
+from .commands import CONFIG_PATH, STANZA, STORAGE_REPOS, repos_for
 
 TLS_SERVER_ADDRESS_ENV = "PGBACKREST_TLS_SERVER_ADDRESS"
 S3_KEY_ENV = "PGBACKREST_REPO2_S3_KEY"
 S3_KEY_SECRET_ENV = "PGBACKREST_REPO2_S3_KEY_SECRET"
 RETAIN_ALL = 9999999  # pgBackRest's maximum repo-retention-full: keep every backup, without its warning
+RETENTION_MAX = 9999999  # pgBackRest's range for repo-retention-full/-diff/-archive is 1..9999999
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 Section = list[tuple[str, str]]
@@ -91,6 +92,85 @@ class Tuning:
     start_fast: bool = True
 
 
+class RetentionError(ValueError):
+    """A retention setting pgBackRest would refuse, or that would keep WAL forever; `key` names it."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"repo-retention-{key.replace('_', '-')}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Retention:
+    """One repo's `repoN-retention-*` settings (None: pgBackRest's default; `full` None keeps every backup).
+
+    - `full`: full backups kept (`full_type=count`, the default) or days they are kept (`full_type=time`);
+    - `diff`: differential backups kept;
+    - `archive` / `archive_type` (`full`, `diff`, `incr`): backups' worth of continuous WAL kept.
+
+    Refused, as pgBackRest would (exit 32) or would only warn about while keeping WAL forever: a number
+    outside 1..9999999, an unknown type, `full_type` without `full`, `archive_type=incr` without
+    `archive`, `archive_type=diff` without `archive` or `diff`.
+    """
+
+    full: int | None = None
+    full_type: str | None = None
+    diff: int | None = None
+    archive: int | None = None
+    archive_type: str | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("full", "diff", "archive"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 1 <= value <= RETENTION_MAX):
+                raise RetentionError(key, f"{value!r} is not a whole number from 1 to {RETENTION_MAX}")
+        if self.full_type not in (None, "count", "time"):
+            raise RetentionError("full_type", f"{self.full_type!r} is not one of count, time")
+        if self.archive_type not in (None, "full", "diff", "incr"):
+            raise RetentionError("archive_type", f"{self.archive_type!r} is not one of full, diff, incr")
+        if self.full_type is not None and self.full is None:
+            raise RetentionError("full_type", "needs repo-retention-full (how many backups, or days, to keep)")
+        if self.archive_type == "incr" and self.archive is None:
+            raise RetentionError("archive", "is required with repo-retention-archive-type=incr (else WAL is "
+                                            "never expired)")
+        if self.archive_type == "diff" and self.archive is None and self.diff is None:
+            raise RetentionError("archive", "or repo-retention-diff is required with repo-retention-archive-type="
+                                            "diff (else WAL is never expired)")
+
+    def to_json(self) -> dict[str, int | str]:
+        """The settings given (None left out), as the API shows them."""
+        return {k: v for k, v in (("full", self.full), ("full_type", self.full_type), ("diff", self.diff),
+                                  ("archive", self.archive), ("archive_type", self.archive_type)) if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Retention":
+        unknown = sorted(set(data) - {"full", "full_type", "diff", "archive", "archive_type"})
+        if unknown:
+            raise RetentionError(unknown[0], "is not a retention setting (full, full_type, diff, archive, "
+                                             "archive_type)")
+        return cls(**data)
+
+    def pairs(self, repo: int, default_full: int) -> list[tuple[str, str]]:
+        out = [(f"repo{repo}-retention-full", str(self.full if self.full is not None else default_full))]
+        for key in ("full_type", "diff", "archive", "archive_type"):
+            value = getattr(self, key)
+            if value is not None:
+                out.append((f"repo{repo}-retention-{key.replace('_', '-')}", str(value)))
+        return out
+
+
+def retention_by_repo(by_storage_type: dict[str, dict] | None) -> tuple[tuple[int, Retention], ...]:
+    """`{"local": {...}, "s3": {...}}` (the API's and the cluster record's shape) → ((repo number, Retention), …)."""
+    out = []
+    for storage_type, data in sorted((by_storage_type or {}).items()):
+        if storage_type not in STORAGE_REPOS:
+            raise ValueError(f"{storage_type!r} is not a storage type (local, s3)")
+        if data:
+            out.append((STORAGE_REPOS[storage_type], Retention.from_json(data)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     """What the config texts of one cluster depend on.  Paths are as the pods see them."""
@@ -115,6 +195,9 @@ class ClusterConfig:
     config_path: str = CONFIG_PATH
     """Where every pod finds its pgbackrest.conf: the other side's TLS server starts its remote with it."""
     retention_full: int = RETAIN_ALL
+    """`repoN-retention-full` of the repos `retention` does not set it for."""
+    retention: tuple[tuple[int, Retention], ...] = ()
+    """Per repo number, its retention settings (`retention_by_repo` builds it from the API's shape)."""
     tuning: Tuning = field(default_factory=Tuning)
 
     def __post_init__(self) -> None:
@@ -125,6 +208,9 @@ class ClusterConfig:
             raise ValueError(f"namespace {self.namespace!r} is not a DNS label")
         if 2 in self.repos and self.s3 is None:
             raise ValueError(f"storage type {self.storage_type!r} needs S3 settings")
+        for repo, _ in self.retention:
+            if repo not in self.repos:
+                raise ValueError(f"retention for repo{repo}, which storage type {self.storage_type!r} does not have")
         object.__setattr__(self, "pg_path", self.pg_path or f"/pgdata/{self.name}")
         object.__setattr__(self, "repo2_path", self.repo2_path or f"/backrestrepo/{self.name}")
 
@@ -204,8 +290,9 @@ def primary_conf(cfg: ClusterConfig) -> str:
 
 def _repositories(cfg: ClusterConfig) -> Section:
     pairs: Section = []
+    retention = dict(cfg.retention)
     for repo in cfg.repos:
-        pairs.append((f"repo{repo}-retention-full", str(cfg.retention_full)))
+        pairs += retention.get(repo, Retention()).pairs(repo, cfg.retention_full)
     if 1 in cfg.repos:
         pairs += [("repo1-path", cfg.repo1_path), ("repo1-type", "posix")]
     if 2 in cfg.repos:

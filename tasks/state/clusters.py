@@ -39,6 +39,8 @@ class ClusterRecord:
     data_pvc: str | None = None  # the PVC holding PGDATA now (None: `<name>`, the first one); a restore moves it
     restoring: str | None = None  # the restore task running, if one: schedules skip their slots meanwhile
     restores: list[dict[str, Any]] = field(default_factory=list)  # finished restores: task, when, old/new PVC
+    retention: dict[str, dict[str, Any]] = field(default_factory=dict)  # repo ("local"/"s3") → repo-retention-*
+    retention_task: str | None = None  # the task that last wrote the retention into the repo host's config
 
     @property
     def storage_type(self) -> str:

@@ -25,8 +25,8 @@ STATES = (PENDING, RUNNING, SUCCESS, FAILURE, REVOKED)
 TERMINAL = frozenset({SUCCESS, FAILURE, REVOKED})
 _ORDER = {PENDING: 0, RUNNING: 1, SUCCESS: 2, FAILURE: 2, REVOKED: 2}
 
-KINDS = ("create-cluster", "backup", "info", "restore", "restore-preview", "resume")
-LOCKING_KINDS = frozenset({"backup", "restore"})
+KINDS = ("create-cluster", "backup", "info", "restore", "restore-preview", "resume", "update-cluster")
+LOCKING_KINDS = frozenset({"backup", "restore", "update-cluster"})  # update-cluster restarts the repo host
 # a restore's steps (tasks/restore.py); from RESTORE_DESTRUCTIVE on it changes the cluster and cannot be cancelled
 RESTORE_PHASES = ("preflight", "pause-schedules", "autofail-off", "new-pvc", "delete-primary", "repo-host-config",
                   "restore-job", "new-primary", "wait-ready", "autofail-restore", "resume-schedules", "done")

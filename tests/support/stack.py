@@ -1,5 +1,6 @@
 """The whole local stack as real processes: Redis, kubesim, S3 (moto behind TLS), the API (gunicorn), Celery
-workers and the watcher.  The end-to-end tests, the benchmarks and `make up`/`make demo` all run this.
+workers, the watcher and Celery beat (RedBeat).  The end-to-end tests, the benchmarks and `make up`/`make demo`
+all run this.
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ class Stack:
     namespaces: tuple[str, ...] = ("demo",)
     workers: int = 1
     worker_concurrency: int = 2
+    beats: int = 1
+    beat_env: dict[str, str] = field(default_factory=lambda: {"BRQ_BEAT_MAX_INTERVAL": "1",
+                                                              "BRQ_BEAT_LOCK_TIMEOUT": "5"})
     api_port: int | None = None
     redis: RedisServer | None = None
     kubesim: KubesimProcess | None = None
@@ -63,6 +67,8 @@ class Stack:
             for i in range(self.workers):
                 self.start_worker(f"worker{i}")
             self.start_watcher()
+            for i in range(self.beats):
+                self.start_beat("beat" if i == 0 else f"beat{i}")
             self.start_api()
             self.wait_api()
         except BaseException:
@@ -72,9 +78,10 @@ class Stack:
 
     # -- processes -------------------------------------------------------------------------------
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(os.path.join(self.directory, f"{name}.log"), "ab")  # noqa: SIM115 - the child keeps it
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(env or {})},
+                                start_new_session=True,
                                 cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
         log.close()
         self.procs[name] = proc
@@ -87,6 +94,11 @@ class Stack:
 
     def start_watcher(self, name: str = "watcher") -> subprocess.Popen:
         return self._spawn(name, [sys.executable, "-m", "tasks.watcher"])
+
+    def start_beat(self, name: str = "beat", env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Celery beat with RedBeat (tasks/beat.py); several elect one leader by a Redis lock."""
+        return self._spawn(name, [sys.executable, "-m", "celery", "-A", "tasks.beat", "beat", "-l", "INFO"],
+                           env={**self.beat_env, **(env or {})})
 
     def start_api(self) -> subprocess.Popen:
         return self._spawn("api", [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.api_port}",

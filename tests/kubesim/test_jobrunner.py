@@ -1,0 +1,118 @@
+"""The job-runner (tasks/jobrunner.py on tasks/kube/lite.py) against a real kubesim: from outside with a kubeconfig,
+and from inside a Job with its service account, as a backup Job runs it."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import ssl
+import sys
+
+import aiohttp
+import pytest
+import yaml
+from kubernetes_asyncio import client
+
+from tests.support.waiting import condition, eventually
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LABELS = {"brq.io/cluster": "c1", "brq.io/role": "repo-host"}
+SELECTOR = "brq.io/cluster=c1,brq.io/role=repo-host"
+SCRIPT = "echo out; echo err >&2; exit 3"
+
+
+@pytest.fixture
+async def repo_host(api, namespace) -> str:
+    """A Running, Ready pod the selector names (the stand-in for a cluster's repo host)."""
+    core = client.CoreV1Api(api)
+    await core.create_namespaced_pod(namespace, {"metadata": {"name": "repo-0", "labels": LABELS}, "spec": {
+        "containers": [{"name": "pgbackrest", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}})
+    await eventually(lambda: core.read_namespaced_pod("repo-0", namespace),
+                     lambda p: (condition(p, "Ready") is not None and condition(p, "Ready").status == "True"),
+                     what="repo host ready")
+    return "repo-0"
+
+
+async def job_runner(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tasks.jobrunner", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=ROOT, env={**os.environ, **(env or {})})
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def exec_args(kubeconfig: str, namespace: str, selector: str = SELECTOR, *argv: str) -> list[str]:
+    return ["exec", "--kubeconfig", kubeconfig, "--namespace", namespace, "--selector", selector,
+            "--container", "pgbackrest", "--", *(argv or ("sh", "-c", SCRIPT))]
+
+
+async def test_exec_streams_stdout_and_stderr_apart_and_exits_with_the_commands_code(kubesim, namespace, repo_host):
+    code, out, err = await job_runner(*exec_args(kubesim.kubeconfig, namespace))
+    assert (code, out) == (3, "out\n"), err
+    assert err == (f"job-runner: exec in {namespace}/repo-0 (pgbackrest): sh -c {SCRIPT}\n"
+                   "err\njob-runner: exit code 3\n")
+
+
+async def test_arguments_with_shell_and_url_characters_arrive_intact(kubesim, namespace, repo_host):
+    odd = "a+b c&d;e=f%20?#é"
+    code, out, err = await job_runner(*exec_args(kubesim.kubeconfig, namespace, SELECTOR, "echo", odd, ""))
+    assert (code, out) == (0, odd + " \n"), err
+
+
+async def test_no_ready_pod_is_120(kubesim, namespace, repo_host):
+    code, out, err = await job_runner(*exec_args(kubesim.kubeconfig, namespace, "brq.io/cluster=other"))
+    assert (code, out) == (120, "")
+    assert err == f"job-runner: no ready pod matches brq.io/cluster=other in {namespace}\n"
+
+
+async def test_a_stream_closed_without_its_status_is_121(kubesim, namespace, repo_host):
+    ctx = ssl.create_default_context(cafile=kubesim.ca_file)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {kubesim.token}"}) as session:
+        async def faults(**switches) -> dict:
+            async with session.put(f"{kubesim.server}/kubesim/faults", json=switches, ssl=ctx) as resp:
+                assert resp.status == 200, await resp.text()
+                return await resp.json()
+        await faults(exec_drop_status=1)
+        try:
+            code, out, err = await job_runner(*exec_args(kubesim.kubeconfig, namespace))
+            async with session.get(f"{kubesim.server}/kubesim/faults", ssl=ctx) as resp:
+                counters = (await resp.json())["counters"]
+        finally:
+            await faults(counters={})
+    assert counters.get("exec_drop_status") == 1
+    assert (code, out) == (121, "out\n")
+    assert err.endswith(f"job-runner: exec stream in {namespace}/repo-0 closed without a status frame\n")
+
+
+async def test_an_api_refusal_is_122(kubesim, namespace, repo_host, tmp_path):
+    config = kubesim.config()
+    config["users"][0]["user"]["token"] = "not-a-token"
+    (tmp_path / "config").write_text(yaml.safe_dump(config))
+    code, out, err = await job_runner(*exec_args(str(tmp_path / "config"), namespace))
+    assert (code, out) == (122, "")
+    assert err.startswith("job-runner: cannot list pods: Kubernetes API 401"), err
+    code, _, err = await job_runner(*exec_args(str(tmp_path / "missing"), namespace))
+    assert code == 122 and "cannot read the kubeconfig" in err
+
+
+async def test_in_a_job_it_uses_its_service_account_and_writes_progress_on_its_job(api, namespace, repo_host):
+    batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
+    progress_argv = ["sh", "-c", "echo 'status: ok (backup/expire running - 42.50% complete)'"]
+    command = ["python", "-m", "tasks.jobrunner", "exec", "--namespace", namespace, "--selector", SELECTOR,
+               "--container", "pgbackrest", "--progress-argv", json.dumps(progress_argv), "--progress-every", "0.2",
+               "--", "sh", "-c", "echo out; echo err >&2; sleep 2; exit 3"]
+    await batch.create_namespaced_job(namespace, {"metadata": {"name": "backup-1"}, "spec": {
+        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{
+            "name": "job-runner", "image": "backrest-queue:dev", "command": command,
+            "env": [{"name": "BRQ_JOB_NAME", "value": "backup-1"}]}]}}}})
+    done = await eventually(lambda: batch.read_namespaced_job("backup-1", namespace),
+                            lambda j: condition(j, "Complete") or condition(j, "Failed"), timeout=60,
+                            what="job finished")
+    pods = await core.list_namespaced_pod(namespace, label_selector="job-name=backup-1")
+    pod = pods.items[0]
+    log = await core.read_namespaced_pod_log(pod.metadata.name, namespace)
+    assert condition(done, "Failed") is not None, log
+    assert pod.status.container_statuses[0].state.terminated.exit_code == 3, log
+    assert log == (f"job-runner: exec in {namespace}/repo-0 (pgbackrest): sh -c echo out; echo err >&2; sleep 2; "
+                   "exit 3\nout\nerr\njob-runner: exit code 3\n")
+    assert done.metadata.annotations["brq.io/progress"] == '{"percent": 42.5}'
