@@ -12,6 +12,7 @@ import os
 from flask import Flask, request
 from flask_smorest import Api
 
+from tasks import logs
 from tasks.auth_tokens import load_tokens
 from tasks.runtime import Runtime, set_runtime
 from tasks.settings import Settings, load_settings_from_environ
@@ -23,8 +24,7 @@ MAX_BODY = 64 * 1024
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     if not logging.getLogger().handlers:  # under gunicorn nothing configures the root logger: audit lines need one
-        logging.basicConfig(level=os.environ.get("BRQ_LOG_LEVEL", "INFO"),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure("api")
     settings = settings or (runtime.settings if runtime else load_settings_from_environ(os.environ))
     rt = runtime or Runtime.from_settings(settings)
     set_runtime(rt)

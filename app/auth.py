@@ -51,5 +51,9 @@ def sees(role: str, namespace: str) -> bool:
 def audit(action: str, *, namespace: str, cluster: str | None = None, task_id: str | None = None,
           **extra) -> None:
     """One line per change: who, what, which cluster, which task."""
-    audit_log.info(json.dumps({"who": g.principal.name, "action": action, "namespace": namespace,
-                               "cluster": cluster, "task": task_id, **extra}, sort_keys=True))
+    fields = {"who": g.principal.name, "action": action, "namespace": namespace, "cluster": cluster,
+              "task": task_id, **extra}
+    # the message is the JSON (text logs stay greppable); JSON logs carry the same fields as keys
+    audit_log.info(json.dumps(fields, sort_keys=True),
+                   extra={"fields": {"audit": True, **fields}, "task_id": task_id, "cluster": cluster,
+                          "namespace": namespace})

@@ -1,7 +1,17 @@
-"""`/healthz` (alive, no token), `/readyz` (Redis answers), `/api/v1/config` (settings without secrets)."""
+"""`/healthz` (alive, no token), `/readyz` (Redis and the Kubernetes API answer), `/api/v1/config` (settings
+without secrets).
+
+The API itself never calls Kubernetes, but a replica whose cluster is unreachable would accept tasks nobody can
+run: it is not ready.  The Kubernetes check is cached for 5 s per process (tasks/health.py); set
+`BRQ_READYZ_KUBERNETES=false` to leave it out (an API run apart from any cluster, as in the API tests).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import os
+
+from flask import Blueprint, current_app, jsonify
+
+from tasks import health
 
 from .common import runtime
 from .errors import ApiError
@@ -14,13 +24,23 @@ def healthz():
     return jsonify({"status": "ok"})
 
 
+def _kube_check():
+    check = current_app.config.get("BRQ_KUBE_CHECK")
+    if check is None:
+        check = current_app.config["BRQ_KUBE_CHECK"] = health.CachedCheck(
+            lambda kubeconfig=runtime().kubeconfig: health.kube_check(kubeconfig))
+    return check()
+
+
 @blp.get("/readyz")
 def readyz():
-    try:
-        runtime().redis.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        raise ApiError(503, f"Redis is unreachable: {type(exc).__name__}") from None
-    return jsonify({"status": "ready"})
+    checks = [health.redis_check(runtime().redis)]
+    if os.environ.get("BRQ_READYZ_KUBERNETES", "true").lower() not in ("false", "0", "no"):
+        checks.append(_kube_check())
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise ApiError(503, "; ".join(c.detail for c in failed), details={"checks": [c.to_json() for c in checks]})
+    return jsonify({"status": "ready", "checks": [c.to_json() for c in checks]})
 
 
 @blp.get("/api/v1/config")

@@ -6,7 +6,8 @@ in `.local/stack/`, and writes `.local/env` (`BRQ_URL`, `BRQ_TOKEN`,
 `KUBECONFIG`, `BRQ_NAMESPACE`) for the next shell.  `demo` also creates cluster
 `demo` (storage `local,s3`) in namespace `demo`, writes rows, backs up to both
 repos, prints the catalogue, then writes more rows and restores to a point in
-time before them — with the `brq` CLI, as a user would.  `down`
+time before them, then schedules an incremental backup every 15 s, waits for
+one to succeed and pauses the schedule — with the `brq` CLI, as a user would.  `down`
 stops every process and discards the stack's state (kubesim keeps no objects
 across restarts, so a half-kept stack would only mislead).
 """
@@ -107,6 +108,20 @@ def _psql(env: dict[str, str], sql: str) -> str:
                                     "-Atc", sql], env=full, text=True).strip()
 
 
+def _wait_for_scheduled_backup(env: dict[str, str], name: str, timeout: float = 120.0) -> None:
+    """Until the schedule's last run's backup succeeded (through the CLI's JSON output, as a script would)."""
+    full = {**os.environ, **env, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = json.loads(subprocess.check_output(["brq", "show", "schedule", name, "-o", "json"], env=full))
+        runs = [r for r in shown.get("runs") or [] if r.get("state") == "SUCCESS"]
+        if runs:
+            print(f"scheduled backup {runs[0].get('task_id')} succeeded", flush=True)
+            return
+        time.sleep(1)
+    raise SystemExit(f"demo: schedule {name} made no successful backup in {timeout:.0f} s")
+
+
 def demo() -> None:
     env = up()
     sql = "create table if not exists orders(id serial primary key, item text, at timestamptz default now()); " \
@@ -132,6 +147,14 @@ def demo() -> None:
     _run(env, "brq", "restore", "demo", "--pgbackrest-storage-type=local", f"--pitr-target={target}",
          "--backup-opts=--type=time", "--no-prompt", "--wait")
     print("\nrows after the restore:", _psql(env, "select count(*) from orders"), "(1000: the late rows are gone)")
+
+    print("\n# a schedule: an incremental backup every 15 seconds (6 fields, seconds first); wait for a run, "
+          "then pause it", flush=True)
+    _run(env, "brq", "create", "schedule", "demo", "--schedule=*/15 * * * * *", "--schedule-type=pgbackrest",
+         "--pgbackrest-backup-type=incr", "--pgbackrest-storage-type=local")
+    _wait_for_scheduled_backup(env, "demo-pgbackrest-incr")
+    _run(env, "brq", "show", "schedule", "demo-pgbackrest-incr")
+    _run(env, "brq", "pause", "schedule", "demo-pgbackrest-incr")
     print("\nThe stack keeps running: `. .local/env`, then `brq show backup demo`, `brq show tasks`, "
           "`kubectl get pods -A`; stop it with `make down`.")
 

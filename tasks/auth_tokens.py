@@ -136,12 +136,21 @@ class _EntrySchema(Schema):
     hash = fields.String(required=True, error_messages=_errors)
     roles = fields.List(fields.String(error_messages=_errors), required=True,
                         error_messages={**_errors, "invalid": "must be a list"},
-                        validate=[validate.Length(min=1, error="must name at least one role"),
-                                  _names_list(ROLES, _NAME, "role")])
+                        validate=_names_list(ROLES, _NAME, "role"))
     namespaces = fields.List(fields.String(error_messages=_errors), required=True,
                              error_messages={**_errors, "invalid": "must be a list"},
-                             validate=[validate.Length(min=1, error="must name at least one namespace"),
-                                       _names_list(None, _NAMESPACE, "namespace")])
+                             validate=_names_list(None, _NAMESPACE, "namespace"))
+
+    @validates_schema
+    def _both_or_neither(self, data, **kwargs):
+        """Roles in namespaces; or neither: a probe token, good for `/readyz` and nothing of any namespace."""
+        roles, namespaces = data.get("roles"), data.get("namespaces")
+        if roles is None or namespaces is None:
+            return
+        if roles and not namespaces:
+            raise ValidationError("must name at least one namespace (or give no roles: a probe token)", "namespaces")
+        if namespaces and not roles:
+            raise ValidationError("must name at least one role (or no namespaces: a probe token)", "roles")
 
     @validates_schema
     def _hash_format(self, data, **kwargs):

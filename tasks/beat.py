@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import os
 
+from celery import signals
+
+from . import logs
 from .celery_app import app
 from .runtime import get_runtime
 from .schedules.beatconf import beat_settings_from_environ, configure
+
+
+
+@signals.setup_logging.connect
+def _logging(loglevel=None, **_kwargs) -> None:
+    logs.configure("beat", level=loglevel)
+
 
 configure(app, redis_url=get_runtime().settings.redis.url.reveal(), beat=beat_settings_from_environ(os.environ))
 

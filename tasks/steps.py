@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from . import certs, topology
+from . import certs, logs, topology
 from .celery_app import app
 from .kube import errors as kerrors
 from .kube import execing, objects
@@ -266,6 +266,12 @@ async def _advance(rt: Runtime, task_id: str) -> None:
     rec = rt.tasks.find(task_id)
     if rec is None or rec.is_terminal:
         return
+    with logs.bound(cluster=rec.cluster, namespace=rec.namespace, kind=rec.kind):
+        await _advance_record(rt, rec)
+
+
+async def _advance_record(rt: Runtime, rec: TaskRecord) -> None:
+    log.info("%s task: %s, phase %s", rec.kind, rec.state, rec.phase)
     async with client.ApiClient(await rt.kube_configuration()) as api:
         if rec.cancel_requested and rec.kind not in ("backup", "restore"):
             return await cancel_jobs(rt, rec, api)
@@ -276,6 +282,11 @@ async def _advance(rt: Runtime, task_id: str) -> None:
 def advance(self, task_id: str) -> None:
     """Do the next step of a task. Transient failures retry with back-off; others fail the task."""
     rt = get_runtime()
+    with logs.bound(task_id=task_id):
+        _run_step(self, rt, task_id)
+
+
+def _run_step(self, rt: Runtime, task_id: str) -> None:
     try:
         asyncio.run(_advance(rt, task_id))
     except (kerrors.Unavailable, kerrors.Conflict, kerrors.ExecFailed) as exc:

@@ -21,7 +21,7 @@ import time
 
 from kubernetes_asyncio import client
 
-from . import topology
+from . import logs, topology
 from .kube import objects
 from .kube.watching import follow
 from .runtime import Runtime, get_runtime
@@ -171,6 +171,11 @@ class Watcher:
         task_id = labels.get(topology.L_TASK)
         if not task_id:
             return
+        with logs.bound(task_id=task_id, cluster=labels.get(topology.L_CLUSTER),
+                        namespace=job["metadata"].get("namespace")):
+            await self._on_job(api, kind, job, task_id)
+
+    async def _on_job(self, api: client.ApiClient, kind: str, job: dict, task_id: str) -> None:
         rec = await asyncio.to_thread(self.rt.tasks.find, task_id)
         if rec is None or rec.is_terminal:
             return
@@ -253,8 +258,7 @@ def _step_done(rec: TaskRecord, job_name: str) -> bool:
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("BRQ_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure("watcher")
     rt = get_runtime()
 
     async def amain() -> None:

@@ -155,6 +155,7 @@ _LABEL = Spec(_pattern(LABEL_RE.pattern, "a backup label YYYYMMDD-HHMMSSF[_YYYYM
 _DB_NAME = Spec(_pattern(r"[A-Za-z_][A-Za-z0-9_$-]{0,62}|[1-9]\d{0,9}", "a database name or OID"), repeatable=True)
 _PROCESS_MAX = Spec(_int_range(1, 999))
 _BUFFER = Spec(_buffer_size)
+_IO_TIMEOUT = Spec(_seconds("0.1", "3600"))  # how long pgBackRest retries a storage/network error (default 60 s)
 
 ALLOWED: dict[str, dict[str, Spec]] = {
     "backup": {
@@ -162,12 +163,12 @@ ALLOWED: dict[str, dict[str, Spec]] = {
         "archive-timeout": Spec(_seconds("0.1", "86400")), "backup-standby": BOOL, "buffer-size": _BUFFER,
         "checksum-page": BOOL, "compress-level": Spec(_int_range(-5, 22)),
         "compress-type": Spec(_enum(*COMPRESS_TYPES)),
-        "delta": BOOL, "process-max": _PROCESS_MAX, "resume": BOOL, "start-fast": BOOL,
+        "delta": BOOL, "io-timeout": _IO_TIMEOUT, "process-max": _PROCESS_MAX, "resume": BOOL, "start-fast": BOOL,
         "type": Spec(_enum(*BACKUP_TYPES)),
     },
     "restore": {
         "archive-mode": Spec(_enum("preserve", "off")), "buffer-size": _BUFFER, "db-exclude": _DB_NAME,
-        "db-include": _DB_NAME, "delta": BOOL, "process-max": _PROCESS_MAX, "set": _LABEL,
+        "db-include": _DB_NAME, "delta": BOOL, "io-timeout": _IO_TIMEOUT, "process-max": _PROCESS_MAX, "set": _LABEL,
         "target": Spec(_pattern(r"[A-Za-z0-9 _.:/+-]{1,64}", "a recovery target (letters, digits, ' _.:/+-')")),
         "target-action": Spec(_enum("pause", "promote", "shutdown")), "target-exclusive": BOOL,
         "target-timeline": Spec(_timeline), "type": Spec(_enum(*RESTORE_TYPES)),

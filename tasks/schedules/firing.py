@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
+from .. import logs
 from ..celery_app import app
 from ..pgbackrest import commands
 from ..pgbackrest.options import OptionError
@@ -124,6 +125,12 @@ def fire(*, tasks: TaskStore, clusters: ClusterStore, schedules: ScheduleStore, 
 
 def _fire_message(rt, schedules: ScheduleStore, namespace: str, name: str, uid: str, slot: float | None,
                   missed: list[float] | None) -> Outcome:
+    with logs.bound(namespace=namespace, schedule=name):
+        return _fire_message_bound(rt, schedules, namespace, name, uid, slot, missed)
+
+
+def _fire_message_bound(rt, schedules: ScheduleStore, namespace: str, name: str, uid: str, slot: float | None,
+                        missed: list[float] | None) -> Outcome:
     if slot is None:  # sent by something other than our scheduler: the slot is the latest due
         s = schedules.find(namespace, name)
         latest = s.parsed().latest_at_or_before(datetime.now(timezone.utc)) if s else None

@@ -89,6 +89,23 @@ class TaskRecord:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+# KEYS: task, cluster lock ("" = none), active set, namespace index, cluster index ("" = none)
+# ARGV: record JSON, id, created.  Returns {0, ""} created, {1, ""} the id exists, {2, holder} the cluster is busy.
+_CREATE = """
+if redis.call('exists', KEYS[1]) == 1 then return {1, ''} end
+if KEYS[2] ~= '' then
+  local holder = redis.call('get', KEYS[2])
+  if holder then return {2, holder} end
+  redis.call('set', KEYS[2], ARGV[2])
+end
+redis.call('set', KEYS[1], ARGV[1])
+redis.call('sadd', KEYS[3], ARGV[2])
+redis.call('zadd', KEYS[4], ARGV[3], ARGV[2])
+if KEYS[5] ~= '' then redis.call('zadd', KEYS[5], ARGV[3], ARGV[2]) end
+return {0, ''}
+"""
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -99,41 +116,29 @@ class TaskStore:
     def __init__(self, client: redis.Redis, *, history_seconds: int = 7 * 24 * 3600):
         self.r = client
         self.history_seconds = history_seconds
+        self._create_script = None
 
     # -- create ----------------------------------------------------------------------------------
 
     def create(self, record: TaskRecord, *, lock: bool | None = None) -> TaskRecord:
         """Store a new record; with `lock` (default: the kind's), take the cluster lock or raise ClusterBusy.
-        TaskExists if a record with that id exists (checked first, in the same transaction)."""
+        TaskExists if a record with that id exists.  One script call: the checks and the writes are atomic
+        and cost one round trip (the API's hot path)."""
         if lock is None:
             lock = record.kind in LOCKING_KINDS
-        lock_key = keys.cluster_lock(record.namespace, record.cluster) if lock and record.cluster else None
-        task_key = keys.task(record.id)
-        with self.r.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(task_key)
-                    if pipe.exists(task_key):
-                        pipe.unwatch()
-                        raise TaskExists(record.id)
-                    if lock_key:
-                        pipe.watch(lock_key)
-                        holder = pipe.get(lock_key)
-                        if holder is not None:
-                            pipe.unwatch()
-                            raise ClusterBusy(holder.decode() if isinstance(holder, bytes) else holder)
-                    pipe.multi()
-                    if lock_key:
-                        pipe.set(lock_key, record.id)
-                    pipe.set(task_key, record.to_json(), nx=True)
-                    pipe.sadd(keys.active_tasks(), record.id)
-                    pipe.zadd(keys.namespace_tasks(record.namespace), {record.id: record.created})
-                    if record.cluster:
-                        pipe.zadd(keys.cluster_tasks(record.namespace, record.cluster), {record.id: record.created})
-                    pipe.execute()
-                    return record
-                except redis.WatchError:
-                    continue
+        lock_key = keys.cluster_lock(record.namespace, record.cluster) if lock and record.cluster else ""
+        cluster_index = keys.cluster_tasks(record.namespace, record.cluster) if record.cluster else ""
+        script = self._create_script
+        if script is None:
+            script = self._create_script = self.r.register_script(_CREATE)
+        code, holder = script(keys=[keys.task(record.id), lock_key, keys.active_tasks(),
+                                    keys.namespace_tasks(record.namespace), cluster_index],
+                              args=[record.to_json(), record.id, repr(record.created)])
+        if code == 1:
+            raise TaskExists(record.id)
+        if code == 2:
+            raise ClusterBusy(holder.decode() if isinstance(holder, bytes) else holder)
+        return record
 
     # -- read ------------------------------------------------------------------------------------
 

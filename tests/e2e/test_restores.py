@@ -149,3 +149,34 @@ def test_a_worker_killed_during_a_restore_leaves_one_job_and_the_restore_finishe
                                  check=True).stdout.split()
     assert jobs == [f"job.batch/restore-{task_id}"]
     assert rows(stack, name) == "A"
+
+
+def test_a_scheduled_backup_due_during_a_restore_is_skipped_and_recorded(stack):
+    from tests.e2e.test_schedules import SCHEDULES, settle, show, ts
+    name = "restore-sched"
+    create_cluster(stack, name, "local")
+    stack.psql("demo", name, "create table t(v text); insert into t values ('A')")
+    assert backup(stack, name, "local", "full")["state"] == "SUCCESS"
+    status, answer = stack.call("POST", f"/api/v1/namespaces/demo/clusters/{name}/restores", {"storage_type": "local"})
+    assert status == 202, answer
+    status, body = stack.call("POST", SCHEDULES, {"name": "during-restore", "cluster": name,
+                                                  "schedule": "* * * * * *", "backup_type": "incr"})
+    assert status == 201, body
+    try:
+        done = stack.wait_task(answer["task_id"], timeout=300)
+        restore_end = ts(done["finished"])
+        shown = show(stack, "during-restore")
+    finally:
+        stack.call("DELETE", f"{SCHEDULES}/during-restore")
+        settle(stack, name)
+    assert done["state"] == "SUCCESS", done
+    assert rows(stack, name) == "A"
+    during = [r for r in shown["runs"] if ts(r["slot"]) < restore_end - 1]
+    assert during, shown["runs"]
+    # every slot while the restore ran was skipped, with the restore named; none started a backup
+    assert all(r["outcome"] == "skipped" and r["reason"] in ("restoring", "busy") for r in during), during
+    assert any(r["reason"] == "restoring" and answer["task_id"] in r["message"] for r in during), during
+    assert shown["counts"]["skipped_by_reason"].get("restoring", 0) >= 1
+    _, tasks = stack.call("GET", f"/api/v1/namespaces/demo/tasks?cluster={name}&kind=backup&limit=1000")
+    scheduled = [t for t in tasks["items"] if t["origin"] == "schedule:during-restore"]
+    assert all(ts(t["created"]) >= restore_end - 1 for t in scheduled), (scheduled, restore_end)

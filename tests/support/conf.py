@@ -15,6 +15,7 @@ TOKENS = {
     "operator": (["CreateCluster", "CreateBackup", "ShowBackup", "ShowTask", "CancelTask"], ["demo"]),
     "viewer": (["ShowBackup", "ShowTask"], ["demo"]),
     "other": (["*"], ["other"]),
+    "probe": ([], []),  # no roles: readiness probes (python -m tasks.health api)
 }
 
 

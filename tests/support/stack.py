@@ -59,7 +59,7 @@ class Stack:
             self.tokens = make_conf(self.conf_dir)
             self.env = {**os.environ, **environ(self.redis.url, s3=self.s3, namespaces=",".join(self.namespaces)),
                         "BRQ_CONF_DIR": self.conf_dir, "BRQ_S3_BUCKET": BUCKET, "KUBECONFIG": self.kubesim.kubeconfig,
-                        "PYTHONUNBUFFERED": "1"}
+                        "PYTHONUNBUFFERED": "1", "BRQ_LOG_FORMAT": "json"}
             for ns in self.namespaces:
                 self.kubesim.kubectl("apply", "-f", "-", check=True,
                                      input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")

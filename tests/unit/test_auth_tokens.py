@@ -143,12 +143,12 @@ ALLOWED = "CreateCluster, CreateBackup, ShowBackup, Restore, CreateSchedule, Sho
     (with_entry(roles=["CreateBackup", "Backup"]),
      f"tokens[0].roles: unknown role 'Backup'; must be one of: {ALLOWED}"),
     (with_entry(roles=["*", "ShowTask"]), "tokens[0].roles: '*' must be the only entry"),
-    (with_entry(roles=[]), "tokens[0].roles: must name at least one role"),
+    (with_entry(roles=[]), "tokens[0].roles: must name at least one role (or no namespaces: a probe token)"),
     (with_entry(roles="ShowTask"), "tokens[0].roles: must be a list"),
     (with_entry(roles=None), "tokens[0].roles: is required"),
     (with_entry(namespaces=["demo", "Prod"]), "tokens[0].namespaces: not a namespace name: 'Prod'"),
     (with_entry(namespaces=["*", "demo"]), "tokens[0].namespaces: '*' must be the only entry"),
-    (with_entry(namespaces=[]), "tokens[0].namespaces: must name at least one namespace"),
+    (with_entry(namespaces=[]), "tokens[0].namespaces: must name at least one namespace (or give no roles: a probe token)"),
     (with_entry(hash="md5:" + "0" * 32), BAD_HASH),
     (with_entry(hash="sha256:" + "0" * 63), BAD_HASH),
     (with_entry(hash="sha256:" + "A" * 64), BAD_HASH),
@@ -202,7 +202,7 @@ def test_a_new_tokens_file_is_private_and_a_json_file_stays_json(tmp_path):
 
 @pytest.mark.parametrize("name, roles, namespaces, expected", [
     ("x", ["Backup"], ["demo"], f"new token: roles: unknown role 'Backup'; must be one of: {ALLOWED}"),
-    ("x", ["ShowTask"], [], "new token: namespaces: must name at least one namespace"),
+    ("x", ["ShowTask"], [], "new token: namespaces: must name at least one namespace (or give no roles: a probe token)"),
     ("ci", ["ShowTask"], ["demo"], "{path}: tokens[1].name: 'ci' is already tokens[0]"),
 ])
 def test_adding_a_bad_token_changes_nothing(tmp_path, name, roles, namespaces, expected):

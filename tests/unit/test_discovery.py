@@ -40,13 +40,14 @@ def test_the_core_group_lists_v1_with_the_servers_address():
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "10.0.0.1:6443"}]}
 
 
+NAMED_GROUPS = [("apps", "v1"), ("autoscaling", "v2"), ("batch", "v1"), ("networking.k8s.io", "v1"), ("policy", "v1"),
+                ("rbac.authorization.k8s.io", "v1")]
+
+
 def test_the_group_list_names_every_group_with_its_preferred_version():
     assert discovery.api_group_list() == {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
-         "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}},
-        {"name": "batch", "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
-         "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}},
-    ]}
+        {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+         "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v}} for g, v in NAMED_GROUPS]}
     assert discovery.api_group("batch") == {
         "kind": "APIGroup", "apiVersion": "v1", "name": "batch",
         "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
@@ -54,9 +55,10 @@ def test_the_group_list_names_every_group_with_its_preferred_version():
 
 
 def test_unknown_groups_and_versions_are_key_errors():
-    for call in (lambda: discovery.api_group("policy"), lambda: discovery.api_group(""),
+    for call in (lambda: discovery.api_group("storage.k8s.io"), lambda: discovery.api_group(""),
                  lambda: discovery.api_resource_list("apps", "v1beta1"),
-                 lambda: discovery.openapi_v3_document("policy", "v1")):
+                 lambda: discovery.api_resource_list("autoscaling", "v1"),
+                 lambda: discovery.openapi_v3_document("policy", "v1beta1")):
         with pytest.raises(KeyError):
             call()
 
@@ -65,6 +67,8 @@ def test_the_apps_resource_list_is_what_kube_apiserver_answers():
     assert discovery.api_resource_list("apps", "v1") == {
         "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
         "resources": [
+            {"name": "controllerrevisions", "singularName": "controllerrevision", "namespaced": True,
+             "kind": "ControllerRevision", "verbs": ALL_VERBS, "storageVersionHash": "85nkx63pcBU="},
             {"name": "deployments", "singularName": "deployment", "namespaced": True, "kind": "Deployment",
              "verbs": ALL_VERBS, "shortNames": ["deploy"], "categories": ["all"],
              "storageVersionHash": "8aSe+NMegvE="},
@@ -78,7 +82,30 @@ def test_the_apps_resource_list_is_what_kube_apiserver_answers():
              "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]},
             {"name": "replicasets/status", "singularName": "", "namespaced": True, "kind": "ReplicaSet",
              "verbs": ["get", "patch", "update"]},
+            {"name": "statefulsets", "singularName": "statefulset", "namespaced": True, "kind": "StatefulSet",
+             "verbs": ALL_VERBS, "shortNames": ["sts"], "categories": ["all"], "storageVersionHash": "H+vl74LkKdo="},
+            {"name": "statefulsets/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
+             "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]},
+            {"name": "statefulsets/status", "singularName": "", "namespaced": True, "kind": "StatefulSet",
+             "verbs": ["get", "patch", "update"]},
         ]}
+
+
+def test_the_rbac_kinds_are_served_the_cluster_ones_cluster_scoped():
+    body = discovery.api_resource_list("rbac.authorization.k8s.io", "v1")
+    got = {r["name"]: (r["kind"], r["namespaced"], r["storageVersionHash"]) for r in body["resources"]}
+    assert got == {"clusterrolebindings": ("ClusterRoleBinding", False, "48tpQ8gZHFc="),
+                   "clusterroles": ("ClusterRole", False, "bYE5ZWDrJ44="),
+                   "rolebindings": ("RoleBinding", True, "eGsCzGH6b1g="),
+                   "roles": ("Role", True, "7FuwZcIIItM=")}
+    hpa = discovery.api_resource_list("autoscaling", "v2")["resources"]
+    assert [(r["name"], r.get("shortNames"), r.get("categories")) for r in hpa] == [
+        ("horizontalpodautoscalers", ["hpa"], ["all"]), ("horizontalpodautoscalers/status", None, None)]
+    pdb = discovery.api_resource_list("policy", "v1")["resources"][0]
+    assert (pdb["name"], pdb["shortNames"], pdb["storageVersionHash"]) == ("poddisruptionbudgets", ["pdb"],
+                                                                           "EVWiDmWqyJw=")
+    ing = discovery.api_resource_list("networking.k8s.io", "v1")["resources"][0]
+    assert (ing["name"], ing["shortNames"], ing["storageVersionHash"]) == ("ingresses", ["ing"], "39NQlfNR+bo=")
 
 
 def test_the_core_resource_list_has_no_api_version_and_lists_pod_subresources_as_entries():
@@ -106,7 +133,7 @@ def test_the_core_resource_list_has_no_api_version_and_lists_pod_subresources_as
     ("", "Pod", "xPOwRZ+Yhw8="), ("", "ConfigMap", "qFsyl6wFWjQ="), ("", "Secret", "S6u1pOWzb84="),
     ("", "Service", "0/CO1lhkEBI="), ("", "Namespace", "Q3oi5N2YM8M="), ("", "Node", "XwShjMxG9Fs="),
     ("", "PersistentVolumeClaim", "QWTyNDq0dC4="), ("", "Event", "r2yiGXH7wu8="),
-    ("apps", "Deployment", "8aSe+NMegvE="),
+    ("apps", "Deployment", "8aSe+NMegvE="), ("apps", "StatefulSet", "H+vl74LkKdo="),
 ])
 def test_storage_version_hashes_are_the_ones_real_clusters_publish(group, kind, digest):
     assert discovery.storage_version_hash(group, "v1", kind) == digest
@@ -161,9 +188,8 @@ def test_aggregated_discovery_of_the_core_group_is_one_unnamed_group():
 
 def test_aggregated_discovery_of_the_named_groups_gives_scale_as_autoscaling_v1():
     body = discovery.aggregated(core=False)
-    assert [g["metadata"] for g in body["items"]] == [{"name": "apps", "creationTimestamp": None},
-                                                     {"name": "batch", "creationTimestamp": None}]
-    deployments = body["items"][0]["versions"][0]["resources"][0]
+    assert [g["metadata"] for g in body["items"]] == [{"name": g, "creationTimestamp": None} for g, _ in NAMED_GROUPS]
+    deployments = body["items"][0]["versions"][0]["resources"][1]
     assert deployments["resource"] == "deployments"
     assert deployments["subresources"][0] == {
         "subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},

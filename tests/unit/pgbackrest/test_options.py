@@ -82,6 +82,7 @@ def test_no_options_at_all_are_an_empty_list():
                                               "256KiB, 512KiB, 1MiB, 2MiB, 4MiB, 8MiB, 16MiB"),
     (["--buffer-size=lots"], "--buffer-size", "invalid value 'lots': expected a size such as 1MiB"),
     (["--archive-timeout=0.05"], "--archive-timeout", "invalid value '0.05': expected seconds from 0.1 to 86400"),
+    (["--io-timeout=7200"], "--io-timeout", "invalid value '7200': expected seconds from 0.1 to 3600"),
     (["--compress-type=xz"], "--compress-type", "invalid value 'xz': expected one of none, bz2, gz, lz4, zst"),
     (["--compress-level=20"], "--compress-level", "invalid value 20: compress-type zst takes 1 to 19"),
     (["--compress-type=gz", "--compress-level=12"], "--compress-level", "invalid value 12: compress-type gz takes 1 "
