@@ -44,7 +44,7 @@ def checked_backup_argv(repo: str, type_: str, options: list[str]) -> list[str]:
 
 @blp.route("")
 class Backups(MethodView):
-    @blp.arguments(schemas.BackupCreate)
+    @blp.arguments(schemas.BackupCreate())
     @blp.response(202, schemas.TaskRef)
     @blp.alt_response(409, schema=schemas.Problem, description="a backup or restore of the cluster is running")
     @blp.alt_response(422, schema=schemas.Problem, description="an option, type or storage type is not allowed")
@@ -67,7 +67,7 @@ class Backups(MethodView):
         audit("backup", namespace=ns, cluster=name, task_id=rec.id, type=backup_type, repos=repos)
         return accepted(rec)
 
-    @blp.arguments(schemas.BackupQuery, location="query")
+    @blp.arguments(schemas.BackupQuery(), location="query")
     @blp.response(200, schemas.Catalogue)
     @blp.alt_response(202, schema=schemas.TaskRef, description="the catalogue is not ready yet: poll the task")
     def get(self, query: dict, ns: str, name: str):

@@ -38,7 +38,7 @@ class Clusters(MethodView):
         managed_namespace(ns)
         return {"items": [present.cluster(c) for c in runtime().clusters.list(ns)]}
 
-    @blp.arguments(ClusterCreate)
+    @blp.arguments(ClusterCreate())
     @blp.response(202, schemas.TaskRef)
     @blp.alt_response(409, schema=schemas.Problem, description="a cluster of that name exists")
     @blp.alt_response(422, schema=schemas.Problem, description="invalid name or storage type")
@@ -77,7 +77,7 @@ class ClusterView(MethodView):
         managed_namespace(ns)
         return present.cluster(find_cluster(ns, name))
 
-    @blp.arguments(ClusterUpdate)
+    @blp.arguments(ClusterUpdate())
     @blp.response(202, schemas.TaskRef)
     @blp.alt_response(404, schema=schemas.Problem, description="no such cluster")
     @blp.alt_response(409, schema=schemas.Problem, description="the cluster is not ready, or busy")

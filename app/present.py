@@ -1,7 +1,6 @@
 """Records as the API shows them: times in ISO 8601 UTC, nothing secret, JSON-safe."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timezone
 
 from tasks.state.clusters import ClusterRecord
@@ -15,9 +14,10 @@ def iso(ts: float | None) -> str | None:
 
 
 def task(rec: TaskRecord) -> dict:
-    out = asdict(rec)
+    out = rec.as_dict()
     for key in ("created", "started", "finished"):
         out[key] = iso(out[key])
+    out["steps"] = [dict(step) for step in rec.steps]  # copies: the times below are rewritten
     for step in out["steps"]:
         for key in ("started", "finished"):
             if key in step:

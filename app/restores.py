@@ -104,7 +104,7 @@ def _wait_past_preflight(task_id: str, seconds: float) -> TaskRecord:
 
 @blp.route("")
 class Restores(MethodView):
-    @blp.arguments(RestoreCreate)
+    @blp.arguments(RestoreCreate())
     @blp.response(202, schemas.TaskRef)
     @blp.alt_response(400, schema=schemas.Problem, description="local,s3: a restore reads one repo")
     @blp.alt_response(409, schema=schemas.Problem, description="a backup or restore of the cluster is running")
@@ -136,7 +136,7 @@ class Restores(MethodView):
 
 @blp.route("/preview")
 class Preview(MethodView):
-    @blp.arguments(PreviewQuery, location="query")
+    @blp.arguments(PreviewQuery(), location="query")
     @blp.response(200)
     @blp.alt_response(202, schema=schemas.TaskRef, description="not decided yet: poll the task")
     def get(self, query: dict, ns: str, name: str):

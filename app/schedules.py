@@ -202,7 +202,7 @@ def present(schedules: list[Schedule], *, runs: int | None = None) -> list[dict]
 
 @blp.route("")
 class Schedules(MethodView):
-    @blp.arguments(ScheduleQuery, location="query")
+    @blp.arguments(ScheduleQuery(), location="query")
     @blp.response(200, ScheduleList)
     def get(self, query: dict, ns: str):
         """The namespace's schedules (`?cluster=` for one cluster's), by name."""
@@ -210,7 +210,7 @@ class Schedules(MethodView):
         managed_namespace(ns)
         return {"items": present(store().list(ns, cluster=query["cluster"]))}
 
-    @blp.arguments(ScheduleCreate)
+    @blp.arguments(ScheduleCreate())
     @blp.response(201, ScheduleOut)
     @blp.alt_response(404, schema=schemas.Problem, description="no such cluster")
     @blp.alt_response(409, schema=schemas.Problem, description="a schedule of that name exists")
@@ -237,7 +237,7 @@ class Schedules(MethodView):
 
 @blp.route("/<string:name>")
 class ScheduleView(MethodView):
-    @blp.arguments(ScheduleShowQuery, location="query")
+    @blp.arguments(ScheduleShowQuery(), location="query")
     @blp.response(200, ScheduleOut)
     @blp.alt_response(404, schema=schemas.Problem, description="no such schedule")
     def get(self, query: dict, ns: str, name: str):
@@ -246,7 +246,7 @@ class ScheduleView(MethodView):
         managed_namespace(ns)
         return present([_find(ns, name)], runs=query["runs"])[0]
 
-    @blp.arguments(ScheduleUpdate)
+    @blp.arguments(ScheduleUpdate())
     @blp.response(200, ScheduleOut)
     @blp.alt_response(404, schema=schemas.Problem, description="no such schedule")
     @blp.alt_response(422, schema=schemas.Problem, description="bad cron, time zone, type, storage type or option")

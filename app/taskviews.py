@@ -51,7 +51,7 @@ class TaskView(MethodView):
 
 @blp.route("/namespaces/<string:ns>/tasks")
 class TaskList(MethodView):
-    @blp.arguments(schemas.TaskQuery, location="query")
+    @blp.arguments(schemas.TaskQuery(), location="query")
     @blp.response(200, schemas.TaskList)
     def get(self, query: dict, ns: str):
         """Tasks of a namespace, newest first, by cluster, state and kind."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 import redis
@@ -80,8 +80,12 @@ class TaskRecord:
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields, shallow (no deep copy, unlike dataclasses.asdict: a third of a POST's CPU went there)."""
+        return {name: getattr(self, name) for name in _TASK_FIELDS}
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        return json.dumps(self.as_dict(), separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> "TaskRecord":
@@ -104,6 +108,9 @@ redis.call('zadd', KEYS[4], ARGV[3], ARGV[2])
 if KEYS[5] ~= '' then redis.call('zadd', KEYS[5], ARGV[3], ARGV[2]) end
 return {0, ''}
 """
+
+
+_TASK_FIELDS = tuple(f.name for f in fields(TaskRecord))
 
 
 def new_id() -> str:
