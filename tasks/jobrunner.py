@@ -14,9 +14,10 @@ Exit codes of its own, beside pgBackRest's: 120 no ready pod, 121 the exec
 stream was lost (outcome unknown), 122 the Kubernetes API failed (or no usable
 configuration: `--kubeconfig`, $KUBECONFIG, the in-cluster service account).
 
-It talks to the API through tasks/kube/lite.py (plain aiohttp), never through
-kubernetes_asyncio: importing that costs ~0.7 s, paid by every backup Job.
-Keep it so (tests/unit/test_kube_lite.py imports this module in a fresh
+It talks to the API through tasks/kube/lite.py (the standard library's asyncio
+streams), never through kubernetes_asyncio or aiohttp: importing those costs
+~0.7 s and ~0.3 s, paid by every backup Job.  Keep it so
+(tests/unit/test_jobrunner_imports.py imports this module in a fresh
 interpreter and checks).
 """
 from __future__ import annotations
