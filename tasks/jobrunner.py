@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 
 from .kube import errors, lite
@@ -139,9 +140,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
+
+
+async def _run_until_terminated(args: argparse.Namespace) -> int:
+    """`run_exec`, ended early by SIGTERM/SIGINT: as PID 1 of a container nothing else would make it stop, and a
+    cancelled backup's pod would wait out its whole grace period.  Closing the exec stream ends the command."""
+    loop = asyncio.get_running_loop()
+    work = asyncio.ensure_future(run_exec(args))
+    signalled: list[int] = []
+
+    def terminate(signum: int) -> None:
+        signalled.append(signum)
+        work.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, terminate, signum)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not signalled:
+            raise
+        print(f"job-runner: stopped by {signal.Signals(signalled[0]).name}", file=sys.stderr, flush=True)
+        return TERMINATED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return asyncio.run(run_exec(args))
+    return asyncio.run(_run_until_terminated(args))
 
 
 if __name__ == "__main__":

@@ -59,6 +59,18 @@ async def test_arguments_with_shell_and_url_characters_arrive_intact(kubesim, na
     assert (code, out) == (0, odd + " \n"), err
 
 
+async def test_sigterm_ends_it_at_once_with_143(kubesim, namespace, repo_host):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tasks.jobrunner",
+        *exec_args(kubesim.kubeconfig, namespace, SELECTOR, "sh", "-c", "echo started; exec sleep 300"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT)
+    assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"started\n"
+    proc.terminate()
+    err = await asyncio.wait_for(proc.stderr.read(), 10)
+    assert await asyncio.wait_for(proc.wait(), 10) == 143
+    assert err.decode().endswith("job-runner: stopped by SIGTERM\n"), err
+
+
 async def test_no_ready_pod_is_120(kubesim, namespace, repo_host):
     code, out, err = await job_runner(*exec_args(kubesim.kubeconfig, namespace, "brq.io/cluster=other"))
     assert (code, out) == (120, "")
