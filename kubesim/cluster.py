@@ -18,13 +18,16 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from . import ipam, pki as pkimod
+from .controllers.autoscaling import HorizontalPodAutoscalerController
+from .controllers.disruption import DisruptionController
 from .controllers.job import JobController
 from .controllers.lifecycle import GarbageCollector, NamespaceController, VolumeController, bootstrap_namespace
+from .controllers.statefulset import StatefulSetController
 from .controllers.workloads import DeploymentController, ReplicaSetController
 from .faults import Faults
 from .kubelet.kubelet import Kubelet, NodeConfig
 from .registry import Registry
-from .resources import EVENTS, NAMESPACES, SERVICES
+from .resources import CLUSTERROLEBINDINGS, CLUSTERROLES, EVENTS, NAMESPACES, SERVICES
 from .server import Audit, build_app
 from .store import Store
 
@@ -126,6 +129,9 @@ class Cluster:
             ReplicaSetController(self.store, self.registry),
             DeploymentController(self.store, self.registry),
             JobController(self.store, self.registry, backoff_base=self.config.job_backoff),
+            StatefulSetController(self.store, self.registry),
+            DisruptionController(self.store, self.registry),
+            HorizontalPodAutoscalerController(self.store, self.registry),
         ]
         for c in self.controllers:
             c.start()
@@ -136,6 +142,7 @@ class Cluster:
                                         "spec": {"clusterIP": "10.96.0.1", "ports": [
                                             {"name": "https", "port": 443, "protocol": "TCP",
                                              "targetPort": self.port}]}})
+        self._bootstrap_rbac()
         self.kubelet.register_node()
         app = build_app(cluster=self, pki=self.pki, faults=self.faults, audit=self.audit)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -146,6 +153,20 @@ class Cluster:
         if self.config.kubeconfig:
             pkimod.write_kubeconfig(self.config.kubeconfig, pkimod.kubeconfig(self.url, self.pki))
         log.info("kubesim serving %s (state %s)", self.url, self.state_dir)
+
+    def _bootstrap_rbac(self) -> None:
+        """The `cluster-admin` role and its binding to `system:masters`, as every cluster has them (nothing
+        enforces RBAC in kubesim: they are there for clients that read or reference them)."""
+        labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+        annotations = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
+        self.registry.create(CLUSTERROLES, {
+            "metadata": {"name": "cluster-admin", "labels": labels, "annotations": annotations},
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                      {"nonResourceURLs": ["*"], "verbs": ["*"]}]})
+        self.registry.create(CLUSTERROLEBINDINGS, {
+            "metadata": {"name": "cluster-admin", "labels": labels, "annotations": annotations},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]})
 
     async def _sweep_events(self) -> None:
         while True:

@@ -170,3 +170,80 @@ def is_ip(value: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def statefulset(obj: Obj) -> None:
+    """apps/v1 StatefulSet defaults (1.32), the claim templates defaulted as claims are."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    template = spec.setdefault("template", {})
+    pod_spec(template.setdefault("spec", {}))
+    template.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+    for claim in spec.get("volumeClaimTemplates") or []:
+        if not isinstance(claim, dict):
+            continue
+        claim.setdefault("apiVersion", "v1")
+        claim.setdefault("kind", "PersistentVolumeClaim")
+        claim.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+        claim.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+        status = claim.setdefault("status", {})
+        if isinstance(status, dict):
+            status.setdefault("phase", "Pending")
+
+
+_HPA_SCALE_UP = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                 "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                              {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+_HPA_SCALE_DOWN = {"stabilizationWindowSeconds": 300, "selectPolicy": "Max",
+                   "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
+def horizontal_pod_autoscaler(obj: Obj, creating: bool = True) -> None:
+    """autoscaling/v2: minReplicas 1, metrics a CPU utilization of 80% when none, behavior's gaps filled."""
+    import copy
+
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": 80}}}]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        for key, rules in (("scaleUp", _HPA_SCALE_UP), ("scaleDown", _HPA_SCALE_DOWN)):
+            given = behavior.get(key)
+            if not isinstance(given, dict):
+                behavior[key] = copy.deepcopy(rules)
+                continue
+            for field, value in rules.items():
+                if given.get(field) in (None, []):
+                    given[field] = copy.deepcopy(value)
+    if creating:
+        obj["status"] = {"desiredReplicas": 0}
+
+
+def pod_disruption_budget(obj: Obj, creating: bool = True) -> None:
+    obj.setdefault("spec", {})
+    if creating:
+        obj["status"] = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
+
+
+def ingress(obj: Obj, creating: bool = True) -> None:
+    obj.setdefault("spec", {})
+    if creating:
+        obj["status"] = {"loadBalancer": {}}
+
+
+def role_binding(obj: Obj) -> None:
+    """rbac/v1 SetDefaults_Subject: User and Group subjects get the rbac API group."""
+    for subject in obj.get("subjects") or []:
+        if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
+            subject["apiGroup"] = "rbac.authorization.k8s.io"

@@ -142,6 +142,13 @@ class ServiceUnavailable(StatusError):
     reason = "ServiceUnavailable"
 
 
+class TooManyRequests(StatusError):
+    """429: come back later (an eviction a PodDisruptionBudget does not allow yet)."""
+
+    code = 429
+    reason = "TooManyRequests"
+
+
 class InternalError(StatusError):
     code = 500
     reason = "InternalError"

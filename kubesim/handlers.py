@@ -15,8 +15,9 @@ import yaml
 from aiohttp import web
 
 from . import errors, fieldvalidation, patch, protobuf, selectors, tables
+from .controllers import disruption
 from .registry import Registry
-from .resources import DEPLOYMENTS, REPLICASETS, Resource
+from .resources import DEPLOYMENTS, REPLICASETS, STATEFULSETS, Resource
 from .server import Target, json_response
 from .store import BOOKMARK, ERROR, Obj, Store, copy_obj, now_rfc3339
 
@@ -307,7 +308,7 @@ async def delete_collection(request: web.Request, t: Target) -> web.Response:
 
 
 async def scale(request: web.Request, t: Target) -> web.Response:
-    if t.resource.key not in (DEPLOYMENTS.key, REPLICASETS.key):
+    if t.resource.key not in (DEPLOYMENTS.key, REPLICASETS.key, STATEFULSETS.key):
         raise errors.NotFound("the server could not find the requested resource")
     store = _store(request)
     obj = store.get(t.resource, t.namespace, t.name)
@@ -356,7 +357,10 @@ async def token(request: web.Request, t: Target) -> web.Response:
 
 async def evict(request: web.Request, t: Target) -> web.Response:
     opts = (await _body(request)).get("deleteOptions") or {}
-    _registry(request).delete(t.resource, t.namespace, t.name, grace=opts.get("gracePeriodSeconds"))
+    reg = _registry(request)
+    pod = _store(request).get(t.resource, t.namespace, t.name)
+    disruption.admit_eviction(_store(request), pod)  # 429 when a PodDisruptionBudget forbids it
+    reg.delete(t.resource, t.namespace, t.name, grace=opts.get("gracePeriodSeconds"))
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                          201)
 

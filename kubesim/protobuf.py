@@ -1,15 +1,17 @@
 """Kubernetes protobuf request bodies, decoded to the JSON dicts the JSON API would have received.
 
 kubectl's imperative generators (`create namespace|configmap|secret|serviceaccount|deployment|job|
-service|token`) send `Content-Type: application/vnd.kubernetes.protobuf` and do not fall back to JSON
-on a 415, so kubesim reads that encoding on the way in (it still answers JSON, which kubectl accepts).
+service|token|role|rolebinding|clusterrole|clusterrolebinding|poddisruptionbudget|ingress`) send
+`Content-Type: application/vnd.kubernetes.protobuf` and do not fall back to JSON on a 415, so
+kubesim reads that encoding on the way in (it still answers JSON, which kubectl accepts).
 
 The envelope is the 4-byte magic `k8s\\x00` and a `runtime.Unknown` message: typeMeta{apiVersion=1,
 kind=2}=1, raw=2 (the object's own message), contentEncoding=3, contentType=4.  The object is read
 with a wire-format reader written here (no protobuf package) and a table of message schemas,
 `SCHEMAS`, whose field numbers are copied from the `generated.proto` files of k8s.io/api (core/v1,
-apps/v1, batch/v1, authentication/v1, autoscaling/v1) and k8s.io/apimachinery (meta/v1, runtime,
-util/intstr, api/resource).  Each message is a dict {field number: "jsonName:type"}, where type is
+apps/v1, batch/v1, authentication/v1, autoscaling/v1, rbac/v1, policy/v1, networking/v1) and
+k8s.io/apimachinery (meta/v1, runtime, util/intstr, api/resource).  Each message is a dict
+{field number: "jsonName:type"}, where type is
 
     (none)  string             int    int32/int64 (varint)    bool     bytes (→ base64 string)
     time    metav1.Time        mtime  metav1.MicroTime        ios      intstr.IntOrString
@@ -247,6 +249,42 @@ SCHEMAS: dict[str, dict[int, str]] = {
     "TokenRequestSpec": {1: "audiences:[str]", 3: "boundObjectRef:BoundObjectReference", 4: "expirationSeconds:*int"},
     "BoundObjectReference": {1: "kind", 2: "apiVersion", 3: "name", 4: "uid"},
     "TokenRequestStatus": {1: "token", 2: "expirationTimestamp:time"},
+    # rbac.authorization.k8s.io/v1 (`create role|clusterrole|rolebinding|clusterrolebinding`)
+    "Role": {1: _META, 2: "rules:[PolicyRule]"},
+    "ClusterRole": {1: _META, 2: "rules:[PolicyRule]", 3: "aggregationRule:AggregationRule"},
+    "PolicyRule": {1: "verbs:[str]", 2: "apiGroups:[str]", 3: "resources:[str]", 4: "resourceNames:[str]",
+                   5: "nonResourceURLs:[str]"},
+    "AggregationRule": {1: "clusterRoleSelectors:[LabelSelector]"},
+    "RoleBinding": {1: _META, 2: "subjects:[Subject]", 3: "roleRef:RoleRef"},
+    "ClusterRoleBinding": {1: _META, 2: "subjects:[Subject]", 3: "roleRef:RoleRef"},
+    "Subject": {1: "kind", 2: "apiGroup", 3: "name", 4: "namespace"},
+    "RoleRef": {1: "apiGroup", 2: "kind", 3: "name"},
+    # policy/v1 (`create poddisruptionbudget`)
+    "PodDisruptionBudget": {1: _META, 2: "spec:PodDisruptionBudgetSpec", 3: "status:PodDisruptionBudgetStatus"},
+    "PodDisruptionBudgetSpec": {1: "minAvailable:*ios", 2: "selector:LabelSelector", 3: "maxUnavailable:*ios",
+                                4: "unhealthyPodEvictionPolicy:*str"},
+    "PodDisruptionBudgetStatus": {1: "observedGeneration:int", 2: "disruptedPods:{time}", 3: "disruptionsAllowed:*int",
+                                  4: "currentHealthy:*int", 5: "desiredHealthy:*int", 6: "expectedPods:*int",
+                                  7: "conditions:[Condition]"},
+    "Condition": {1: "type", 2: "status", 3: "observedGeneration:int", 4: "lastTransitionTime:time", 5: "reason",
+                  6: "message"},
+    # networking.k8s.io/v1 (`create ingress`)
+    "Ingress": {1: _META, 2: "spec:IngressSpec", 3: "status:IngressStatus"},
+    "IngressStatus": {1: "loadBalancer:IngressLoadBalancerStatus"},
+    "IngressLoadBalancerStatus": {1: "ingress:[IngressLoadBalancerIngress]"},
+    "IngressLoadBalancerIngress": {1: "ip", 2: "hostname", 4: "ports:[IngressPortStatus]"},
+    "IngressPortStatus": {1: "port:int", 2: "protocol", 3: "error:*str"},
+    "IngressSpec": {1: "defaultBackend:IngressBackend", 2: "tls:[IngressTLS]", 3: "rules:[IngressRule]",
+                    4: "ingressClassName:*str"},
+    "IngressBackend": {3: "resource:TypedLocalObjectReference", 4: "service:IngressServiceBackend"},
+    "TypedLocalObjectReference": {1: "apiGroup:*str", 2: "kind", 3: "name"},
+    "IngressServiceBackend": {1: "name", 2: "port:ServiceBackendPort"},
+    "ServiceBackendPort": {1: "name", 2: "number:int"},
+    "IngressTLS": {1: "hosts:[str]", 2: "secretName"},
+    "IngressRule": {1: "host", 2: "...:IngressRuleValue"},
+    "IngressRuleValue": {1: "http:HTTPIngressRuleValue"},
+    "HTTPIngressRuleValue": {1: "paths:[HTTPIngressPath]"},
+    "HTTPIngressPath": {1: "path", 2: "backend:IngressBackend", 3: "pathType:*str"},
     # autoscaling/v1; Go's ScaleSpec.replicas is a plain int32, kept at 0 here so `scale --replicas=0` says 0
     "Scale": {1: _META, 2: "spec:ScaleSpec", 3: "status:ScaleStatus"},
     "ScaleSpec": {1: "replicas:*int"},

@@ -15,13 +15,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from . import defaults, errors, validation as v
-from .resources import (CONFIGMAPS, DEPLOYMENTS, EVENTS, JOBS, NAMESPACES, NODES, PODS, PVCS, PVS, REPLICASETS,
-                        SECRETS, SERVICEACCOUNTS, SERVICES, Resource)
+from .resources import (CLUSTERROLEBINDINGS, CLUSTERROLES, CONFIGMAPS, CONTROLLERREVISIONS, DEPLOYMENTS, EVENTS, HPAS,
+                        INGRESSES, JOBS, NAMESPACES, NODES, PDBS, PODS, PVCS, PVS, REPLICASETS, ROLEBINDINGS, ROLES,
+                        SECRETS, SERVICEACCOUNTS, SERVICES, STATEFULSETS, Resource)
 from .store import Obj, Store, copy_obj, now_rfc3339
 
 SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 WITH_STATUS = {PODS.key, DEPLOYMENTS.key, REPLICASETS.key, JOBS.key, PVCS.key, PVS.key, SERVICES.key,
-               NAMESPACES.key, NODES.key}
+               NAMESPACES.key, NODES.key, STATEFULSETS.key, HPAS.key, PDBS.key, INGRESSES.key}
+RBAC_KINDS = {ROLES.key, ROLEBINDINGS.key, CLUSTERROLES.key, CLUSTERROLEBINDINGS.key}
+# the kinds whose objects own others (for Orphan / Foreground deletion: is there anything to wait for?)
+DEPENDENTS = {JOBS.key: (PODS,), DEPLOYMENTS.key: (REPLICASETS,), REPLICASETS.key: (PODS,),
+              STATEFULSETS.key: (PODS, CONTROLLERREVISIONS, PVCS)}
 ORPHAN, BACKGROUND, FOREGROUND = "Orphan", "Background", "Foreground"
 JOB_ORPHAN_WARNING = ("child pods are preserved by default when jobs are deleted; set propagationPolicy=Background "
                       "to remove them or set propagationPolicy=Orphan to suppress this warning")
@@ -40,6 +45,8 @@ def _name_style(resource: Resource) -> tuple[str, int | None]:
         return "dns1035", None
     if resource.key == JOBS.key:
         return "subdomain", 63
+    if resource.key in RBAC_KINDS:
+        return "path", None
     return "subdomain", None
 
 
@@ -131,6 +138,16 @@ class Registry:
             defaults.pvc(obj, creating)
         elif key == NAMESPACES.key and creating:
             defaults.namespace(obj)
+        elif key == STATEFULSETS.key:
+            defaults.statefulset(obj)
+        elif key == HPAS.key:
+            defaults.horizontal_pod_autoscaler(obj, creating)
+        elif key == PDBS.key:
+            defaults.pod_disruption_budget(obj, creating)
+        elif key == INGRESSES.key:
+            defaults.ingress(obj, creating)
+        elif key in (ROLEBINDINGS.key, CLUSTERROLEBINDINGS.key):
+            defaults.role_binding(obj)
 
     def _allocate_service_ip(self) -> str:
         ip = str(ipaddress.ip_address(self._next_service_ip))
@@ -166,6 +183,18 @@ class Registry:
             causes += v.check_service(spec)
         elif key == PVCS.key:
             causes += v.check_pvc(spec)
+        elif key == STATEFULSETS.key:
+            causes += v.check_statefulset(spec)
+        elif key in (ROLES.key, CLUSTERROLES.key):
+            causes += v.check_policy_rules(obj.get("rules"), namespaced=key == ROLES.key)
+        elif key in (ROLEBINDINGS.key, CLUSTERROLEBINDINGS.key):
+            causes += v.check_binding(obj, namespaced=key == ROLEBINDINGS.key)
+        elif key == HPAS.key:
+            causes += v.check_hpa(spec)
+        elif key == PDBS.key:
+            causes += v.check_pdb(spec)
+        elif key == INGRESSES.key:
+            causes += v.check_ingress(spec)
         elif key in (CONFIGMAPS.key, SECRETS.key):
             causes += v.check_data_keys(obj.get("data"), "data")
             if key == CONFIGMAPS.key:
@@ -185,6 +214,17 @@ class Registry:
         elif key in (DEPLOYMENTS.key, REPLICASETS.key):
             if spec.get("selector") != old_spec.get("selector"):
                 out.append(v.immutable("spec.selector", spec.get("selector")))
+        elif key == STATEFULSETS.key:
+            fixed = {k: val for k, val in spec.items() if k not in v.STATEFULSET_MUTABLE}
+            old_fixed = {k: val for k, val in old_spec.items() if k not in v.STATEFULSET_MUTABLE}
+            if fixed != old_fixed:
+                out.append(v.forbidden("spec", "updates to statefulset spec for fields other than 'replicas', "
+                                       "'ordinals', 'template', 'updateStrategy', "
+                                       "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"))
+        elif key in (ROLEBINDINGS.key, CLUSTERROLEBINDINGS.key):
+            if obj.get("roleRef") != old.get("roleRef"):
+                out.append(v.invalid("roleRef", "", "cannot change roleRef") | {
+                    "message": f"Invalid value: {v.role_ref_text(obj.get('roleRef'))}: cannot change roleRef"})
         elif key == PODS.key:
             strip = [{k: c for k, c in cont.items() if k != "image"} for cont in spec.get("containers") or []]
             strip_old = [{k: c for k, c in cont.items() if k != "image"} for cont in old_spec.get("containers") or []]
@@ -370,12 +410,8 @@ class Registry:
 
     def _has_dependents(self, resource: Resource, owner: Obj) -> bool:
         uid = owner["metadata"]["uid"]
-        dependents = {JOBS.key: PODS, DEPLOYMENTS.key: REPLICASETS, REPLICASETS.key: PODS}
-        res = dependents.get(resource.key)
-        if res is None:
-            return False
         ns = owner["metadata"].get("namespace")
-        return any(ref.get("uid") == uid for o in self.store.list(res, ns)
+        return any(ref.get("uid") == uid for res in DEPENDENTS.get(resource.key, ()) for o in self.store.list(res, ns)
                    for ref in o["metadata"].get("ownerReferences") or [])
 
     def _delete_pod(self, pod: Obj, grace: int | None, finalizers: list[str]) -> Obj | None:

@@ -59,6 +59,8 @@ def _core(kind: str, plural: str, pkg: str = "core", **kw) -> Resource:
     return Resource("", "v1", kind, plural, definition=f"io.k8s.api.{pkg}.v1.{kind}", **kw)
 
 
+RBAC = "rbac.authorization.k8s.io"
+
 RESOURCES: tuple[Resource, ...] = (
     _core("Namespace", "namespaces", namespaced=False, short_names=("ns",),
           verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
@@ -79,8 +81,25 @@ RESOURCES: tuple[Resource, ...] = (
              subresources=("status", "scale"), definition="io.k8s.api.apps.v1.Deployment"),
     Resource("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), categories=("all",),
              subresources=("status", "scale"), definition="io.k8s.api.apps.v1.ReplicaSet"),
+    Resource("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), categories=("all",),
+             subresources=("status", "scale"), definition="io.k8s.api.apps.v1.StatefulSet"),
+    Resource("apps", "v1", "ControllerRevision", "controllerrevisions",
+             definition="io.k8s.api.apps.v1.ControllerRevision"),
+    Resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
+             categories=("all",), subresources=("status",),
+             definition="io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"),
     Resource("batch", "v1", "Job", "jobs", categories=("all",), subresources=("status",),
              definition="io.k8s.api.batch.v1.Job"),
+    Resource("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), subresources=("status",),
+             definition="io.k8s.api.networking.v1.Ingress"),
+    Resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
+             subresources=("status",), definition="io.k8s.api.policy.v1.PodDisruptionBudget"),
+    # stored and served; no authorizer reads them (every valid token may do everything)
+    Resource(RBAC, "v1", "ClusterRole", "clusterroles", namespaced=False, definition="io.k8s.api.rbac.v1.ClusterRole"),
+    Resource(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False,
+             definition="io.k8s.api.rbac.v1.ClusterRoleBinding"),
+    Resource(RBAC, "v1", "Role", "roles", definition="io.k8s.api.rbac.v1.Role"),
+    Resource(RBAC, "v1", "RoleBinding", "rolebindings", definition="io.k8s.api.rbac.v1.RoleBinding"),
 )
 
 BY_KEY: dict[str, Resource] = {r.key: r for r in RESOURCES}
@@ -121,3 +140,12 @@ EVENTS = BY_KEY["events"]
 DEPLOYMENTS = BY_KEY["deployments.apps"]
 REPLICASETS = BY_KEY["replicasets.apps"]
 JOBS = BY_KEY["jobs.batch"]
+STATEFULSETS = BY_KEY["statefulsets.apps"]
+CONTROLLERREVISIONS = BY_KEY["controllerrevisions.apps"]
+HPAS = BY_KEY["horizontalpodautoscalers.autoscaling"]
+INGRESSES = BY_KEY["ingresses.networking.k8s.io"]
+PDBS = BY_KEY["poddisruptionbudgets.policy"]
+ROLES = BY_KEY[f"roles.{RBAC}"]
+ROLEBINDINGS = BY_KEY[f"rolebindings.{RBAC}"]
+CLUSTERROLES = BY_KEY[f"clusterroles.{RBAC}"]
+CLUSTERROLEBINDINGS = BY_KEY[f"clusterrolebindings.{RBAC}"]

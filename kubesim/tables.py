@@ -247,6 +247,18 @@ _AGE = _col("Age", (_OBJECT_META, "creationTimestamp"))
 _TEMPLATE_CONTAINERS = _col("Containers", "Names of each container in the template.", priority=1)
 _TEMPLATE_IMAGES = _col("Images", "Images referenced by each container in the template.", priority=1)
 
+_HPA = "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"
+_RBAC = "rbac.authorization.k8s.io"
+_ROLE_COLUMNS = (_NAME, _col("Created At", (_OBJECT_META, "creationTimestamp")))
+_BINDING_COLUMNS = (
+    _NAME,
+    _col("Role", ("io.k8s.api.rbac.v1.RoleBinding", "roleRef")),
+    _AGE,
+    _col("Users", "Users in the roleBinding", priority=1),
+    _col("Groups", "Groups in the roleBinding", priority=1),
+    _col("ServiceAccounts", "ServiceAccounts in the roleBinding", priority=1),
+)
+
 _COLUMNS: dict[tuple[str, str], tuple[_ColumnSpec, ...]] = {
     ("", "Pod"): (
         _NAME,
@@ -356,6 +368,47 @@ _COLUMNS: dict[tuple[str, str], tuple[_ColumnSpec, ...]] = {
         _AGE,
         _col("VolumeMode", (_CORE + "PersistentVolumeClaimSpec", "volumeMode"), priority=1),
     ),
+    ("apps", "StatefulSet"): (
+        _NAME,
+        _col("Ready", "Number of the pod with ready state"),
+        _AGE,
+        _TEMPLATE_CONTAINERS,
+        _TEMPLATE_IMAGES,
+    ),
+    ("apps", "ControllerRevision"): (
+        _NAME,
+        _col("Controller", "Controller of the object"),
+        _col("Revision", ("io.k8s.api.apps.v1.ControllerRevision", "revision")),
+        _AGE,
+    ),
+    ("autoscaling", "HorizontalPodAutoscaler"): (
+        _NAME,
+        _col("Reference", (_HPA + "Spec", "scaleTargetRef")),
+        _col("Targets", (_HPA + "Spec", "metrics")),
+        _col("MinPods", (_HPA + "Spec", "minReplicas")),
+        _col("MaxPods", (_HPA + "Spec", "maxReplicas")),
+        _col("Replicas", (_HPA + "Status", "currentReplicas")),
+        _AGE,
+    ),
+    ("policy", "PodDisruptionBudget"): (
+        _NAME,
+        _col("Min Available", "The minimum number of pods that must be available."),
+        _col("Max Unavailable", "The maximum number of pods that may be unavailable."),
+        _col("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", kind="integer"),
+        _AGE,
+    ),
+    ("networking.k8s.io", "Ingress"): (
+        _NAME,
+        _col("Class", "The name of the IngressClass resource that should be used for this Ingress"),
+        _col("Hosts", "Hosts that incoming requests are matched against before the ingress rule"),
+        _col("Address", "Address is a list containing ingress points for the load-balancer"),
+        _col("Ports", "Ports of TLS configurations that open"),
+        _AGE,
+    ),
+    (_RBAC, "Role"): _ROLE_COLUMNS,
+    (_RBAC, "ClusterRole"): _ROLE_COLUMNS,
+    (_RBAC, "RoleBinding"): _BINDING_COLUMNS,
+    (_RBAC, "ClusterRoleBinding"): _BINDING_COLUMNS,
 }
 
 # rest.NewDefaultTableConvertor: what kube-apiserver prints for a kind without a printer
@@ -712,7 +765,161 @@ def _default(obj: Obj, now: datetime) -> list[Any]:
     return [_at(obj, "metadata", "name", default=""), stamp]
 
 
+def _stateful_set(obj: Obj, now: datetime) -> list[Any]:
+    """printStatefulSet: NAME READY AGE CONTAINERS IMAGES."""
+    names, images = _containers(_at(obj, "spec", "template", "spec"))
+    return [_at(obj, "metadata", "name", default=""),
+            f"{int(_at(obj, 'status', 'readyReplicas', default=0))}/{int(_at(obj, 'spec', 'replicas', default=1))}",
+            _since(_at(obj, "metadata", "creationTimestamp"), now), names, images]
+
+
+def _controller_revision(obj: Obj, now: datetime) -> list[Any]:
+    """printControllerRevision: NAME CONTROLLER REVISION AGE (controller as `kind.group/name`)."""
+    controller = "<none>"
+    for ref in _list(obj, "metadata", "ownerReferences"):
+        if isinstance(ref, dict) and ref.get("controller"):
+            api_version = str(ref.get("apiVersion") or "")
+            group = api_version.split("/", 1)[0] if "/" in api_version else ""
+            kind = str(ref.get("kind") or "")
+            group_kind = f"{kind}.{group}" if group else kind
+            controller = f"{group_kind.lower()}/{ref.get('name', '')}" if group_kind else ref.get("name", "")
+            break
+    return [_at(obj, "metadata", "name", default=""), controller, int(obj.get("revision") or 0),
+            _since(_at(obj, "metadata", "creationTimestamp"), now)]
+
+
+def _quantity_of(value: Any) -> str:
+    return quantity_string(value) if value is not None else "<unknown>"
+
+
+def _hpa_metrics(specs: list, statuses: list) -> str:
+    """printers.go formatHPAMetrics: `cpu: <unknown>/80%`, at most two, then `+ N more...`."""
+    if not specs:
+        return "<none>"
+    out = []
+    for i, spec in enumerate(specs):
+        spec = spec if isinstance(spec, dict) else {}
+        kind = spec.get("type")
+        status = statuses[i] if i < len(statuses) and isinstance(statuses[i], dict) else {}
+        if kind == "External":
+            target, current = _map(spec, "external", "target"), _map(status, "external", "current")
+            if target.get("averageValue") is not None:
+                cur = quantity_string(current["averageValue"]) if current.get("averageValue") is not None \
+                    else "<unknown>"
+                out.append(f"{cur}/{quantity_string(target['averageValue'])} (avg)")
+            else:
+                cur = _quantity_of(current.get("value")) if status.get("external") else "<unknown>"
+                out.append(f"{cur}/{_quantity_of(target.get('value'))}")
+        elif kind == "Pods":
+            current = _map(status, "pods", "current")
+            cur = _quantity_of(current.get("averageValue")) if status.get("pods") else "<unknown>"
+            out.append(f"{cur}/{_quantity_of(_at(spec, 'pods', 'target', 'averageValue'))}")
+        elif kind == "Object":
+            target, current = _map(spec, "object", "target"), _map(status, "object", "current")
+            if target.get("averageValue") is not None:
+                cur = quantity_string(current["averageValue"]) if current.get("averageValue") is not None \
+                    else "<unknown>"
+                out.append(f"{cur}/{quantity_string(target['averageValue'])} (avg)")
+            else:
+                cur = _quantity_of(current.get("value")) if status.get("object") else "<unknown>"
+                out.append(f"{cur}/{_quantity_of(target.get('value'))}")
+        elif kind in ("Resource", "ContainerResource"):
+            field = "resource" if kind == "Resource" else "containerResource"
+            target, current = _map(spec, field, "target"), _map(status, field, "current")
+            rname = _at(spec, field, "name", default="")
+            if target.get("averageValue") is not None:
+                cur = _quantity_of(current.get("averageValue")) if status.get(field) else "<unknown>"
+                out.append(f"{rname}: {cur}/{quantity_string(target['averageValue'])}")
+            else:
+                cur = f"{int(current['averageUtilization'])}%" if current.get("averageUtilization") is not None \
+                    else "<unknown>"
+                want = f"{int(target['averageUtilization'])}%" if target.get("averageUtilization") is not None \
+                    else "<auto>"
+                out.append(f"{rname}: {cur}/{want}")
+        else:
+            out.append("<unknown type>")
+    if len(out) > 2:
+        return f"{', '.join(out[:2])} + {len(out) - 2} more..."
+    return ", ".join(out)
+
+
+def _horizontal_pod_autoscaler(obj: Obj, now: datetime) -> list[Any]:
+    """printHorizontalPodAutoscaler: NAME REFERENCE TARGETS MINPODS MAXPODS REPLICAS AGE."""
+    spec, status = _map(obj, "spec"), _map(obj, "status")
+    ref = _map(spec, "scaleTargetRef")
+    low = spec.get("minReplicas")
+    return [_at(obj, "metadata", "name", default=""), f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            _hpa_metrics(_list(spec, "metrics"), _list(status, "currentMetrics")),
+            "<unset>" if low is None else str(int(low)), int(spec.get("maxReplicas") or 0),
+            int(status.get("currentReplicas") or 0), _since(_at(obj, "metadata", "creationTimestamp"), now)]
+
+
+def _pod_disruption_budget(obj: Obj, now: datetime) -> list[Any]:
+    """printPodDisruptionBudget: NAME MIN AVAILABLE MAX UNAVAILABLE ALLOWED DISRUPTIONS AGE."""
+    spec = _map(obj, "spec")
+    low, high = spec.get("minAvailable"), spec.get("maxUnavailable")
+    return [_at(obj, "metadata", "name", default=""), "N/A" if low is None else str(low),
+            "N/A" if high is None else str(high), int(_at(obj, "status", "disruptionsAllowed", default=0)),
+            _since(_at(obj, "metadata", "creationTimestamp"), now)]
+
+
+def _ingress(obj: Obj, now: datetime) -> list[Any]:
+    """printIngress: NAME CLASS HOSTS ADDRESS PORTS AGE."""
+    spec = _map(obj, "spec")
+    rules = [r for r in _list(spec, "rules") if isinstance(r, dict)]
+    hosts: list[str] = []
+    more = False
+    for rule in rules:
+        if len(hosts) == 3:
+            more = True
+        if not more and rule.get("host"):
+            hosts.append(rule["host"])
+    host_text = ",".join(hosts) or "*"
+    if hosts and more:
+        host_text = f"{host_text} + {len(rules) - 3} more..."
+    addresses = sorted({i.get("ip") or i.get("hostname") for i in _list(obj, "status", "loadBalancer", "ingress")
+                        if isinstance(i, dict) and (i.get("ip") or i.get("hostname"))})
+    return [_at(obj, "metadata", "name", default=""), spec.get("ingressClassName") or "<none>", host_text,
+            ",".join(addresses), "80, 443" if _list(spec, "tls") else "80",
+            _since(_at(obj, "metadata", "creationTimestamp"), now)]
+
+
+def _role(obj: Obj, now: datetime) -> list[Any]:
+    """printRole / printClusterRole: NAME CREATED AT (RFC 3339, UTC)."""
+    created = parse_time(_at(obj, "metadata", "creationTimestamp"))
+    stamp = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if created else "0001-01-01T00:00:00Z"
+    return [_at(obj, "metadata", "name", default=""), stamp]
+
+
+def _role_binding(obj: Obj, now: datetime) -> list[Any]:
+    """printRoleBinding / printClusterRoleBinding: NAME ROLE AGE USERS GROUPS SERVICEACCOUNTS."""
+    ref = _map(obj, "roleRef")
+    users, groups, accounts = [], [], []
+    for subject in _list(obj, "subjects"):
+        if not isinstance(subject, dict):
+            continue
+        kind, name = subject.get("kind"), subject.get("name", "")
+        if kind == "ServiceAccount":
+            accounts.append(f"{subject.get('namespace', '')}/{name}")
+        elif kind == "User":
+            users.append(name)
+        elif kind == "Group":
+            groups.append(name)
+    return [_at(obj, "metadata", "name", default=""), f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            _since(_at(obj, "metadata", "creationTimestamp"), now), ", ".join(users), ", ".join(groups),
+            ", ".join(accounts)]
+
+
 _PRINTERS: dict[tuple[str, str], Callable[[Obj, datetime], list[Any]]] = {
+    ("apps", "StatefulSet"): _stateful_set,
+    ("apps", "ControllerRevision"): _controller_revision,
+    ("autoscaling", "HorizontalPodAutoscaler"): _horizontal_pod_autoscaler,
+    ("policy", "PodDisruptionBudget"): _pod_disruption_budget,
+    ("networking.k8s.io", "Ingress"): _ingress,
+    (_RBAC, "Role"): _role,
+    (_RBAC, "ClusterRole"): _role,
+    (_RBAC, "RoleBinding"): _role_binding,
+    (_RBAC, "ClusterRoleBinding"): _role_binding,
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replica_set,
     ("batch", "Job"): _job,

@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from typing import Iterable
 
 from .. import errors
 from ..registry import BACKGROUND, FOREGROUND, Registry
-from ..resources import (BY_KEY, CONFIGMAPS, JOBS, NAMESPACES, PODS, PVCS, PVS, REPLICASETS, RESOURCES,
-                         SERVICEACCOUNTS, Resource)
+from ..resources import (BY_KEY, CONFIGMAPS, CONTROLLERREVISIONS, JOBS, NAMESPACES, PODS, PVCS, PVS, REPLICASETS,
+                         RESOURCES, SERVICEACCOUNTS, Resource)
 from ..store import ADDED, DELETED, Event, Obj, Store
 from .base import Controller, Key
 
-DEPENDENT_KINDS = (PODS, REPLICASETS, JOBS)
+DEPENDENT_KINDS = (PODS, REPLICASETS, JOBS, CONTROLLERREVISIONS, PVCS)
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
+# A deleted namespace is emptied this long after its deletion starts (the real namespace controller takes
+# seconds): `kubectl delete -f`/`-k` of a manifest that holds the Namespace first then deletes each object
+# in it, and would find them already gone.
+NAMESPACE_CONTENT_DELAY = 1.0
 
 
 class GarbageCollector(Controller):
@@ -152,11 +157,15 @@ class NamespaceController(Controller):
     def __init__(self, store: Store, registry: Registry):
         super().__init__(store)
         self.registry = registry
+        self._deleting_since: dict[str, float] = {}
 
     def keys_for(self, event: Event) -> Iterable[Key]:
         if event.resource.key == NAMESPACES.key:
             if event.type != DELETED and event.obj["metadata"].get("deletionTimestamp"):
+                self._deleting_since.setdefault(event.name, time.monotonic())
                 return [("", event.name)]
+            if event.type == DELETED:
+                self._deleting_since.pop(event.name, None)
             return ()
         if event.type == DELETED and event.resource.namespaced:
             ns = self.store.find(NAMESPACES, None, event.namespace)
@@ -168,6 +177,10 @@ class NamespaceController(Controller):
         name = key[1]
         ns = self.store.find(NAMESPACES, None, name)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            return
+        waited = time.monotonic() - self._deleting_since.setdefault(name, time.monotonic())
+        if waited < NAMESPACE_CONTENT_DELAY:
+            self.requeue_after(key, NAMESPACE_CONTENT_DELAY - waited)
             return
         namespaced = [res for res in RESOURCES if res.namespaced]
         for res in namespaced:

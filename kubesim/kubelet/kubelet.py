@@ -292,7 +292,11 @@ class Kubelet:
         lines = ["# Kubernetes-managed hosts file (kubesim).", "127.0.0.1\tlocalhost",
                  "::1\tlocalhost ip6-localhost ip6-loopback"]
         if worker.ip:
-            lines.append(f"{worker.ip}\t{hostname}")
+            subdomain = worker.pod["spec"].get("subdomain")
+            if worker.pod["spec"].get("hostname") and subdomain:  # as the kubelet writes it: FQDN first
+                lines.append(f"{worker.ip}\t{hostname}.{subdomain}.{worker.namespace}.svc.cluster.local\t{hostname}")
+            else:
+                lines.append(f"{worker.ip}\t{hostname}")
         for ns, items in sorted(self._service_entries.items()):
             for ip, name, _ in items:
                 names = [f"{name}.{ns}", f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local"]

@@ -93,6 +93,54 @@ CAPTURED_SERVICE = (
     "63321a0022084e6f6465506f72743a00420052005a00600068001a020a001a002200")
 
 
+# kubectl -n capns create role pr2 --verb=get --resource=pods
+CAPTURED_ROLE = ("6b3873000a240a1c726261632e617574686f72697a6174696f6e2e6b38732e696f2f76311204526f6c6512290a180a03"
+                 "70723212001a056361706e7322002a00320038004200120d0a0367657412001a04706f64731a002200")
+# kubectl -n capns create rolebinding rb --role=pr --serviceaccount=capns:default --user=alice
+CAPTURED_ROLEBINDING = (
+    "6b3873000a2b0a1c726261632e617574686f72697a6174696f6e2e6b38732e696f2f7631120b526f6c6542696e64696e671290010a17"
+    "0a02726212001a056361706e7322002a00320038004200122a0a04557365721219726261632e617574686f72697a6174696f6e2e6b38"
+    "732e696f1a05616c696365220012220a0e536572766963654163636f756e7412001a0764656661756c7422056361706e731a250a1972"
+    "6261632e617574686f72697a6174696f6e2e6b38732e696f1204526f6c651a0270721a002200")
+# kubectl -n capns create pdb web --selector=app=web --min-available=50%
+CAPTURED_PDB = ("6b3873000a200a09706f6c6963792f76311213506f6444697372757074696f6e42756467657412410a180a0377656212001a05"
+                "6361706e7322002a0032003800420012190a09080110001a03353025120c0a0a0a0361707012037765621a0a08001800200028"
+                "0030001a002200")
+# kubectl -n capns create ingress web --class=nginx --rule=web.example.com/api*=web:8080,tls=web-tls
+CAPTURED_INGRESS = (
+    "6b3873000a1f0a146e6574776f726b696e672e6b38732e696f2f76311207496e6772657373127a0a180a0377656212001a056361706e"
+    "7322002a00320038004200125a121a0a0f7765622e6578616d706c652e636f6d12077765622d746c731a350a0f7765622e6578616d70"
+    "6c652e636f6d12220a200a1e0a042f617069120e220c0a0377656212050a0010903f1a0650726566697822056e67696e781a020a001a"
+    "002200")
+
+
+def test_kubectl_create_role_and_rolebinding():
+    md = {"creationTimestamp": None, "namespace": "capns"}
+    assert decode(bytes.fromhex(CAPTURED_ROLE), "rbac.authorization.k8s.io/v1", "Role") == {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "pr2", **md},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
+    assert decode(bytes.fromhex(CAPTURED_ROLEBINDING), "rbac.authorization.k8s.io/v1", "RoleBinding") == {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "rb", **md},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pr"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"},
+                     {"kind": "ServiceAccount", "name": "default", "namespace": "capns"}]}
+
+
+def test_kubectl_create_pdb_and_ingress():
+    md = {"name": "web", "namespace": "capns", "creationTimestamp": None}
+    assert decode(bytes.fromhex(CAPTURED_PDB), "policy/v1", "PodDisruptionBudget") == {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": md,
+        "spec": {"minAvailable": "50%", "selector": {"matchLabels": {"app": "web"}}},
+        "status": {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0}}
+    assert decode(bytes.fromhex(CAPTURED_INGRESS), "networking.k8s.io/v1", "Ingress") == {
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": md,
+        "spec": {"ingressClassName": "nginx", "tls": [{"hosts": ["web.example.com"], "secretName": "web-tls"}],
+                 "rules": [{"host": "web.example.com", "http": {"paths": [{
+                     "path": "/api", "pathType": "Prefix",
+                     "backend": {"service": {"name": "web", "port": {"number": 8080}}}}]}}]},
+        "status": {"loadBalancer": {}}}
+
+
 def test_kubectl_create_namespace():
     assert decode(bytes.fromhex(CAPTURED_NAMESPACE), kind="Namespace") == {
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "capx", "creationTimestamp": None},

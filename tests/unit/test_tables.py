@@ -435,6 +435,75 @@ def test_a_kind_without_a_printer_gets_the_default_name_and_created_at_table():
         "y", "0001-01-01T00:00:00Z"]
 
 
+# ------------------------------------------------------------------ statefulsets, autoscaling, policy, networking, rbac
+
+def test_a_stateful_set_shows_ready_of_desired_and_a_revision_its_controller():
+    sts = {"metadata": meta("redis", 90), "spec": {"replicas": 3, "template": {"spec": {"containers": [
+        {"name": "redis", "image": "redis:7"}]}}}, "status": {"replicas": 3, "readyReplicas": 2}}
+    assert cells(resources.STATEFULSETS, sts) == ["redis", "2/3", "90s", "redis", "redis:7"]
+    assert [c["name"] for c in tables.column_definitions("apps", "StatefulSet")] == [
+        "Name", "Ready", "Age", "Containers", "Images"]
+    revision = {"metadata": meta("redis-6c5d", 30, ownerReferences=[
+        {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "redis", "uid": "u", "controller": True}]),
+        "revision": 2}
+    assert cells(resources.CONTROLLERREVISIONS, revision) == ["redis-6c5d", "statefulset.apps/redis", 2, "30s"]
+    orphan = {"metadata": meta("x-1", 30), "revision": 1}
+    assert cells(resources.CONTROLLERREVISIONS, orphan)[1] == "<none>"
+
+
+def test_an_hpa_shows_its_reference_targets_and_bounds_as_kubectl_prints_them():
+    cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                      "averageUtilization": 80}}}
+    mem = {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue",
+                                                                         "averageValue": "1536Mi"}}}
+    pods = {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue",
+                                                                          "averageValue": "10"}}}
+    hpa = {"metadata": meta("worker", 120), "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "worker"},
+        "minReplicas": 2, "maxReplicas": 10, "metrics": [cpu, mem, pods]},
+        "status": {"currentReplicas": 3, "desiredReplicas": 3,
+                   "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {
+                       "averageUtilization": 41, "averageValue": "120m"}}}]}}
+    assert cells(resources.HPAS, hpa) == ["worker", "Deployment/worker",
+                                          "cpu: 41%/80%, memory: <unknown>/1536Mi + 1 more...", "2", 10, 3, "2m"]
+    bare = {"metadata": meta("b", 5), "spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "s"},
+                                               "maxReplicas": 1}}
+    assert cells(resources.HPAS, bare) == ["b", "StatefulSet/s", "<none>", "<unset>", 1, 0, "5s"]
+
+
+def test_a_pdb_shows_its_bounds_or_na_and_the_allowed_disruptions():
+    pdb = {"metadata": meta("api", 60), "spec": {"minAvailable": 1}, "status": {"disruptionsAllowed": 1}}
+    assert cells(resources.PDBS, pdb) == ["api", "1", "N/A", 1, "60s"]
+    pdb = {"metadata": meta("w", 60), "spec": {"maxUnavailable": "25%"}}
+    assert cells(resources.PDBS, pdb) == ["w", "N/A", "25%", 0, "60s"]
+    assert tables.column_definitions("policy", "PodDisruptionBudget")[3]["type"] == "integer"
+
+
+def test_an_ingress_shows_class_hosts_address_and_ports():
+    rules = [{"host": f"h{i}.example.com"} for i in range(5)]
+    ing = {"metadata": meta("web", 60), "spec": {"ingressClassName": "nginx", "rules": rules, "tls": [{}]},
+           "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.2"}, {"hostname": "lb.example.com"}]}}}
+    assert cells(resources.INGRESSES, ing) == [
+        "web", "nginx", "h0.example.com,h1.example.com,h2.example.com + 2 more...", "10.0.0.2,lb.example.com",
+        "80, 443", "60s"]
+    bare = {"metadata": meta("any", 60), "spec": {"defaultBackend": {"service": {"name": "web"}}}}
+    assert cells(resources.INGRESSES, bare) == ["any", "<none>", "*", "", "80", "60s"]
+
+
+def test_roles_show_when_they_were_made_and_bindings_whom_they_bind():
+    role = {"metadata": meta("reader", 60), "rules": []}
+    assert cells(resources.ROLES, role) == ["reader", "2026-11-26T15:59:00Z"]
+    assert cells(resources.CLUSTERROLES, role) == ["reader", "2026-11-26T15:59:00Z"]
+    binding = {"metadata": meta("reader", 60), "roleRef": {"kind": "ClusterRole", "name": "view"},
+               "subjects": [{"kind": "User", "name": "alice"}, {"kind": "User", "name": "bob"},
+                            {"kind": "Group", "name": "devs"},
+                            {"kind": "ServiceAccount", "name": "brq", "namespace": "queue"}]}
+    assert cells(resources.ROLEBINDINGS, binding) == ["reader", "ClusterRole/view", "60s", "alice, bob", "devs",
+                                                      "queue/brq"]
+    assert [c["priority"] for c in tables.column_definitions("rbac.authorization.k8s.io", "ClusterRoleBinding")] == [
+        0, 0, 0, 1, 1, 1]
+
+
 # ------------------------------------------------------------------ the Table envelope
 
 def test_include_object_none_leaves_rows_without_objects_and_an_unknown_value_is_refused():
