@@ -5,7 +5,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from tasks.state.clusters import ClusterExists, ClusterRecord
+from tasks.schedules.store import ScheduleStore
+from tasks.state.clusters import DELETING, ClusterExists, ClusterRecord
 from tasks.state.records import TaskRecord, new_id
 
 from . import present, retention, schemas
@@ -22,6 +23,13 @@ RETENTION_DOC = {"description": "per storage type (local, s3): full, full_type (
 
 class ClusterCreate(schemas.ClusterCreate):
     retention = fields.Dict(load_default=None, metadata=RETENTION_DOC)
+
+
+class ClusterDeleteQuery(schemas.Strict):
+    keep_data = fields.Boolean(load_default=False, metadata={
+        "description": "keep the PGDATA volumes (the current one and those earlier restores kept)"})
+    keep_backups = fields.Boolean(load_default=True, metadata={
+        "description": "keep the local repository volume (S3 backups are always kept)"})
 
 
 class ClusterUpdate(schemas.Strict):
@@ -96,6 +104,26 @@ class ClusterView(MethodView):
                                        params={"retention": kept}))
         rt.clusters.update(ns, name, lambda c: (setattr(c, "retention", kept), setattr(c, "retention_task", rec.id)))
         audit("update-cluster", namespace=ns, cluster=name, task_id=rec.id, retention=kept)
+        return accepted(rec)
+
+    @blp.arguments(ClusterDeleteQuery(), location="query")
+    @blp.response(202, schemas.TaskRef)
+    @blp.alt_response(404, schema=schemas.Problem, description="no such cluster")
+    @blp.alt_response(409, schema=schemas.Problem, description="a backup, restore or change of the cluster runs")
+    def delete(self, query: dict, ns: str, name: str):
+        """Delete the cluster (PGO v4's `pgo delete cluster`): its schedules at once, then, in a task, its
+        Kubernetes objects and volumes — keeping the local repository unless `keep_backups=false` and the
+        PGDATA volumes if `keep_data=true`; S3 backups are never deleted.  409 while a backup or restore runs."""
+        require("DeleteCluster", ns)
+        managed_namespace(ns)
+        find_cluster(ns, name)
+        rt = runtime()
+        rec = create_locked(TaskRecord(id=new_id(), kind="delete-cluster", namespace=ns, cluster=name,
+                                       params={"keep_data": query["keep_data"],
+                                               "keep_backups": query["keep_backups"]}))
+        rt.clusters.update(ns, name, lambda c: setattr(c, "status", DELETING))
+        schedules = ScheduleStore(rt.redis).delete_for_cluster(ns, name)
+        audit("delete-cluster", namespace=ns, cluster=name, task_id=rec.id, schedules=schedules, **query)
         return accepted(rec)
 
 

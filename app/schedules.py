@@ -146,6 +146,8 @@ def _check_against_cluster(ns: str, cluster_name: str, storage_type: str, backup
             raise ApiError(404, f"cluster {cluster_name!r} not found in namespace {ns!r}", field="cluster")
         repos = sorted(storage_type.split(","))
     else:
+        if must_exist and cluster.status == "deleting":
+            raise ApiError(409, f"cluster {cluster_name!r} is being deleted", field="cluster")
         repos = sorted(storage_type.split(","))
         missing = [r for r in repos if r not in cluster.storage_types]
         if missing:

@@ -59,6 +59,7 @@ def show() -> None:
 create.add_command(clusters.create_cluster)
 create.add_command(schedules.create_schedule)
 show.add_command(schedules.show_schedule)
+schedules.delete.add_command(clusters.delete_cluster)
 brq.add_command(schedules.delete)
 brq.add_command(schedules.pause)
 show.add_command(backups.show_backup)

@@ -237,7 +237,7 @@ def pause() -> None:
 
 @click.group("delete", cls=VerbGroup, fallback=None)
 def delete() -> None:
-    """Delete a resource (schedule)."""
+    """Delete a resource (cluster, schedule)."""
 
 
 pause.add_command(pause_schedule)

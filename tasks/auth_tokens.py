@@ -30,8 +30,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from tasks.settings import Secret, SettingsError, load_settings_from_environ, read_config_file, validation_problems
 
-ROLES = ("CreateCluster", "CreateBackup", "ShowBackup", "Restore", "CreateSchedule", "ShowSchedule",
-         "DeleteSchedule", "ShowTask", "CancelTask")
+ROLES = ("CreateCluster", "DeleteCluster", "CreateBackup", "ShowBackup", "Restore", "CreateSchedule",
+         "ShowSchedule", "DeleteSchedule", "ShowTask", "CancelTask")
 """PGO v4's permission names; `*` in a file grants all of them."""
 ALL = "*"
 HASH_ALGORITHMS = ("sha256", "sha512")

@@ -254,12 +254,13 @@ async def cancel_jobs(rt: Runtime, rec: TaskRecord, api: client.ApiClient) -> No
 # -- the Celery tasks -------------------------------------------------------------------------------
 
 def _advancers() -> dict:
+    from .deletion import advance_delete_cluster
     from .reconfigure import advance_update_cluster
     from .restore import advance_restore, resume_replay, run_preview
 
     return {"create-cluster": advance_create_cluster, "backup": advance_backup, "info": run_info,
             "restore": advance_restore, "restore-preview": run_preview, "resume": resume_replay,
-            "update-cluster": advance_update_cluster}
+            "update-cluster": advance_update_cluster, "delete-cluster": advance_delete_cluster}
 
 
 async def _advance(rt: Runtime, task_id: str) -> None:

@@ -15,7 +15,7 @@ import redis
 
 from . import keys
 
-CREATING, READY, FAILED = "creating", "ready", "failed"
+CREATING, READY, FAILED, DELETING = "creating", "ready", "failed", "deleting"
 
 
 class ClusterExists(Exception):

@@ -25,8 +25,10 @@ STATES = (PENDING, RUNNING, SUCCESS, FAILURE, REVOKED)
 TERMINAL = frozenset({SUCCESS, FAILURE, REVOKED})
 _ORDER = {PENDING: 0, RUNNING: 1, SUCCESS: 2, FAILURE: 2, REVOKED: 2}
 
-KINDS = ("create-cluster", "backup", "info", "restore", "restore-preview", "resume", "update-cluster")
-LOCKING_KINDS = frozenset({"backup", "restore", "update-cluster"})  # update-cluster restarts the repo host
+KINDS = ("create-cluster", "backup", "info", "restore", "restore-preview", "resume", "update-cluster",
+         "delete-cluster")
+# update-cluster restarts the repo host; delete-cluster must not race a backup or restore
+LOCKING_KINDS = frozenset({"backup", "restore", "update-cluster", "delete-cluster"})
 # a restore's steps (tasks/restore.py); from RESTORE_DESTRUCTIVE on it changes the cluster and cannot be cancelled
 RESTORE_PHASES = ("preflight", "pause-schedules", "autofail-off", "new-pvc", "delete-primary", "repo-host-config",
                   "restore-job", "new-primary", "wait-ready", "autofail-restore", "resume-schedules", "done")

@@ -135,8 +135,8 @@ def with_entry(**changes) -> dict:
 
 
 BAD_HASH = "tokens[0].hash: must be sha256:<64 hex digits> or sha512:<128 hex digits>"
-ALLOWED = "CreateCluster, CreateBackup, ShowBackup, Restore, CreateSchedule, ShowSchedule, DeleteSchedule, " \
-          "ShowTask, CancelTask, *"
+ALLOWED = "CreateCluster, DeleteCluster, CreateBackup, ShowBackup, Restore, CreateSchedule, ShowSchedule, " \
+          "DeleteSchedule, ShowTask, CancelTask, *"
 
 
 @pytest.mark.parametrize("data, expected", [
