@@ -17,7 +17,7 @@ from tasks.auth_tokens import load_tokens
 from tasks.runtime import Runtime, set_runtime
 from tasks.settings import Settings, load_settings_from_environ
 
-from . import auth, errors
+from . import auth, errors, idempotency
 
 MAX_BODY = 64 * 1024
 
@@ -54,5 +54,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if request.method in ("POST", "PUT", "PATCH") and request.content_length:
             if request.mimetype != "application/json":
                 raise errors.ApiError(415, f"the body must be application/json, not {request.mimetype or 'none'}")
+        return idempotency.begin()
+
+    app.after_request(idempotency.finish)
 
     return app
