@@ -36,10 +36,14 @@ def authenticate() -> None:
 
 
 def require(role: str, namespace: str) -> Principal:
+    """403 without the role; outside the token's namespaces, 403 for a change but for a read the very 404 an
+    unmanaged namespace gets: a token must not learn what another namespace holds, or that it is managed."""
     principal: Principal = g.principal
     if role not in principal.roles:
         raise ApiError(403, f"token {principal.name!r} lacks the {role} role")
     if not principal.can(role, namespace):
+        if request.method in ("GET", "HEAD"):
+            raise ApiError(404, f"namespace {namespace!r} is not managed by this service")
         raise ApiError(403, f"token {principal.name!r} has no access to namespace {namespace!r}")
     return principal
 

@@ -156,3 +156,14 @@ def test_listing_tasks_filters_by_cluster_and_kind(as_, rt, ready_cluster):
     assert [t["id"] for t in items] == [task_id]
     assert as_("viewer").get("/api/v1/namespaces/demo/tasks?state=BOGUS").status_code == 422
     assert rt.redis.exists(keys.task(task_id))
+
+
+def test_reads_outside_the_tokens_namespaces_are_the_404_of_an_unmanaged_namespace(as_, rt, ready_cluster):
+    """A token for `other` cannot tell that demo is managed, nor that its cluster c1 exists."""
+    for path in ("/api/v1/namespaces/demo/clusters", "/api/v1/namespaces/demo/clusters/c1",
+                 "/api/v1/namespaces/demo/clusters/nope", "/api/v1/namespaces/demo/tasks",
+                 "/api/v1/namespaces/demo/schedules"):
+        outside = as_("other").get(path)
+        unmanaged = as_("admin").get(path.replace("/demo/", "/unmanaged/"))
+        assert outside.status_code == unmanaged.status_code == 404, path
+        assert err(outside)["message"] == err(unmanaged)["message"].replace("unmanaged", "demo"), path
