@@ -20,6 +20,7 @@ from aiohttp import web
 from . import ipam, pki as pkimod
 from .controllers.autoscaling import HorizontalPodAutoscalerController
 from .controllers.disruption import DisruptionController
+from .controllers.endpointslice import EndpointSliceController
 from .controllers.job import JobController
 from .controllers.lifecycle import GarbageCollector, NamespaceController, VolumeController, bootstrap_namespace
 from .controllers.statefulset import StatefulSetController
@@ -132,6 +133,7 @@ class Cluster:
             StatefulSetController(self.store, self.registry),
             DisruptionController(self.store, self.registry),
             HorizontalPodAutoscalerController(self.store, self.registry),
+            EndpointSliceController(self.store, self.registry),
         ]
         for c in self.controllers:
             c.start()

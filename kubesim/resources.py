@@ -90,6 +90,8 @@ RESOURCES: tuple[Resource, ...] = (
              definition="io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"),
     Resource("batch", "v1", "Job", "jobs", categories=("all",), subresources=("status",),
              definition="io.k8s.api.batch.v1.Job"),
+    Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices",
+             definition="io.k8s.api.discovery.v1.EndpointSlice"),
     Resource("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), subresources=("status",),
              definition="io.k8s.api.networking.v1.Ingress"),
     Resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
@@ -144,6 +146,7 @@ STATEFULSETS = BY_KEY["statefulsets.apps"]
 CONTROLLERREVISIONS = BY_KEY["controllerrevisions.apps"]
 HPAS = BY_KEY["horizontalpodautoscalers.autoscaling"]
 INGRESSES = BY_KEY["ingresses.networking.k8s.io"]
+ENDPOINTSLICES = BY_KEY["endpointslices.discovery.k8s.io"]
 PDBS = BY_KEY["poddisruptionbudgets.policy"]
 ROLES = BY_KEY[f"roles.{RBAC}"]
 ROLEBINDINGS = BY_KEY[f"rolebindings.{RBAC}"]

@@ -248,6 +248,7 @@ _TEMPLATE_CONTAINERS = _col("Containers", "Names of each container in the templa
 _TEMPLATE_IMAGES = _col("Images", "Images referenced by each container in the template.", priority=1)
 
 _HPA = "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"
+_ENDPOINT_SLICE = "io.k8s.api.discovery.v1.EndpointSlice"
 _RBAC = "rbac.authorization.k8s.io"
 _ROLE_COLUMNS = (_NAME, _col("Created At", (_OBJECT_META, "creationTimestamp")))
 _BINDING_COLUMNS = (
@@ -403,6 +404,13 @@ _COLUMNS: dict[tuple[str, str], tuple[_ColumnSpec, ...]] = {
         _col("Hosts", "Hosts that incoming requests are matched against before the ingress rule"),
         _col("Address", "Address is a list containing ingress points for the load-balancer"),
         _col("Ports", "Ports of TLS configurations that open"),
+        _AGE,
+    ),
+    ("discovery.k8s.io", "EndpointSlice"): (
+        _NAME,
+        _col("AddressType", (_ENDPOINT_SLICE, "addressType")),
+        _col("Ports", (_ENDPOINT_SLICE, "ports")),
+        _col("Endpoints", (_ENDPOINT_SLICE, "endpoints")),
         _AGE,
     ),
     (_RBAC, "Role"): _ROLE_COLUMNS,
@@ -884,6 +892,27 @@ def _ingress(obj: Obj, now: datetime) -> list[Any]:
             _since(_at(obj, "metadata", "creationTimestamp"), now)]
 
 
+def _list_with_more(items: list[str], count: int, limit: int = 3) -> str:
+    """listWithMoreString: the first `limit`, then " + N more..."; "<unset>" for none."""
+    text = ",".join(items[:limit])
+    if count > limit:
+        return f"{text} + {count - limit} more..."
+    return text or "<unset>"
+
+
+def _endpoint_slice(obj: Obj, now: datetime) -> list[Any]:
+    """printEndpointSlice: NAME ADDRESSTYPE PORTS ENDPOINTS AGE."""
+    ports = []
+    for port in _list(obj, "ports"):
+        port = port if isinstance(port, dict) else {}
+        ports.append(str(port["port"]) if port.get("port") is not None else
+                     port["name"] if port.get("name") is not None else "*")
+    addresses = [str(a) for ep in _list(obj, "endpoints") if isinstance(ep, dict) for a in _list(ep, "addresses")]
+    return [_at(obj, "metadata", "name", default=""), _at(obj, "addressType", default=""),
+            _list_with_more(ports, len(ports)), _list_with_more(addresses, len(addresses)),
+            _since(_at(obj, "metadata", "creationTimestamp"), now)]
+
+
 def _role(obj: Obj, now: datetime) -> list[Any]:
     """printRole / printClusterRole: NAME CREATED AT (RFC 3339, UTC)."""
     created = parse_time(_at(obj, "metadata", "creationTimestamp"))
@@ -916,6 +945,7 @@ _PRINTERS: dict[tuple[str, str], Callable[[Obj, datetime], list[Any]]] = {
     ("autoscaling", "HorizontalPodAutoscaler"): _horizontal_pod_autoscaler,
     ("policy", "PodDisruptionBudget"): _pod_disruption_budget,
     ("networking.k8s.io", "Ingress"): _ingress,
+    ("discovery.k8s.io", "EndpointSlice"): _endpoint_slice,
     (_RBAC, "Role"): _role,
     (_RBAC, "ClusterRole"): _role,
     (_RBAC, "RoleBinding"): _role_binding,

@@ -18,12 +18,12 @@ from typing import Iterable
 
 from .. import errors
 from ..registry import BACKGROUND, FOREGROUND, Registry
-from ..resources import (BY_KEY, CONFIGMAPS, CONTROLLERREVISIONS, JOBS, NAMESPACES, PODS, PVCS, PVS, REPLICASETS,
-                         RESOURCES, SERVICEACCOUNTS, Resource)
+from ..resources import (BY_KEY, CONFIGMAPS, CONTROLLERREVISIONS, ENDPOINTSLICES, JOBS, NAMESPACES, PODS, PVCS, PVS,
+                         REPLICASETS, RESOURCES, SERVICEACCOUNTS, Resource)
 from ..store import ADDED, DELETED, Event, Obj, Store
 from .base import Controller, Key
 
-DEPENDENT_KINDS = (PODS, REPLICASETS, JOBS, CONTROLLERREVISIONS, PVCS)
+DEPENDENT_KINDS = (PODS, REPLICASETS, JOBS, CONTROLLERREVISIONS, PVCS, ENDPOINTSLICES)
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
 # A deleted namespace is emptied this long after its deletion starts (the real namespace controller takes

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .kubelet import Kubelet
 
 log = logging.getLogger("kubesim.kubelet")
+PROBE_OUTPUT_LIMIT = 10 * 1024   # the kubelet's maxReadLength for an exec probe's output
 
 
 @dataclass
@@ -420,16 +421,33 @@ class PodWorker:
             if "exec" in probe:
                 argv = probe["exec"].get("command") or []
                 uid, gid, groups = cs.identity
+                # the kubelet keeps the command's output (stdout and stderr, its first 10 KiB): a failure's
+                # event is "Readiness probe failed: <output>", which is how a user learns why a pod is unready
                 popen = sandbox.spawn(self.holder.pid, argv, env=cs.env, cwd=cs.spec.get("workingDir"), uid=uid,
-                                      gid=gid, groups=groups, stdin=None, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-                p = Proc(popen)
+                                      gid=gid, groups=groups, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT)
+                p = ExecProc(popen)
+                await p.connect()
+                output = bytearray()
+
+                async def collect() -> None:
+                    while chunk := await p.stdout.read():
+                        output.extend(chunk[:max(PROBE_OUTPUT_LIMIT - len(output), 0)])
+                reader = asyncio.ensure_future(collect())
                 try:
                     code = await asyncio.wait_for(p.wait(), timeout)
+                    await asyncio.wait_for(asyncio.shield(reader), 1.0)  # what it wrote before it exited
                 except asyncio.TimeoutError:
-                    p.signal_group(signal.SIGKILL)
-                    return False, f"command timed out after {timeout}s"
-                return code == 0, f"exit code {code}"
+                    if not p.done:
+                        p.kill()
+                        reader.cancel()
+                        return False, f"command timed out after {timeout}s"
+                finally:
+                    if not reader.done():
+                        reader.cancel()
+                        p.stdout.close()
+                text = output.decode("utf-8", "replace")
+                return code == 0, text if text.strip() else f"exit code {code}"
             if "tcpSocket" in probe:
                 port = self._port(cs, probe["tcpSocket"]["port"])
                 host = probe["tcpSocket"].get("host") or self.ip

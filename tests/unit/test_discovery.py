@@ -40,8 +40,8 @@ def test_the_core_group_lists_v1_with_the_servers_address():
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "10.0.0.1:6443"}]}
 
 
-NAMED_GROUPS = [("apps", "v1"), ("autoscaling", "v2"), ("batch", "v1"), ("networking.k8s.io", "v1"), ("policy", "v1"),
-                ("rbac.authorization.k8s.io", "v1")]
+NAMED_GROUPS = [("apps", "v1"), ("autoscaling", "v2"), ("batch", "v1"), ("discovery.k8s.io", "v1"),
+                ("networking.k8s.io", "v1"), ("policy", "v1"), ("rbac.authorization.k8s.io", "v1")]
 
 
 def test_the_group_list_names_every_group_with_its_preferred_version():
