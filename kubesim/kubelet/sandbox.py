@@ -249,13 +249,14 @@ def _build_root(plan: dict, step: list[str]) -> None:
         step[0] = f"appending to {path}"
         if lines:
             _append_lines(path, lines)
+    for src, dst, is_file, read_only in plan["mounts"]:
+        step[0] = f"mounting {src} at {dst}"
+        _bind(_OLDROOT + src, _mount_point(dst, is_file), read_only)
+    # after the volumes: an emptyDir at /tmp must not hide this Python or the project when they live under /tmp
     for path, is_file in plan["expose"]:
         step[0] = f"exposing {path}"
         if not _same_file(path, _OLDROOT + path):     # unless the pod already sees it there
             _bind(_OLDROOT + path, _mount_point(path, is_file), True)
-    for src, dst, is_file, read_only in plan["mounts"]:
-        step[0] = f"mounting {src} at {dst}"
-        _bind(_OLDROOT + src, _mount_point(dst, is_file), read_only)
     step[0] = "detaching the host root"
     _ok(_libc.umount2(os.fsencode(_OLDROOT), MNT_DETACH))
     os.rmdir(_OLDROOT)
