@@ -10,14 +10,13 @@ import logging
 import os
 
 from flask import Flask, request
-from flask_smorest import Api
 
 from tasks import logs
 from tasks.auth_tokens import load_tokens
 from tasks.runtime import Runtime, set_runtime
 from tasks.settings import Settings, load_settings_from_environ
 
-from . import auth, errors, idempotency
+from . import apidoc, auth, errors, idempotency
 
 MAX_BODY = 64 * 1024
 
@@ -33,17 +32,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         BRQ_RUNTIME=rt,
         BRQ_TOKENS=load_tokens(os.path.join(settings.conf_dir, settings.api.tokens_file)),
         MAX_CONTENT_LENGTH=MAX_BODY,
-        API_TITLE="backrest-queue", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="api/v1/openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        API_SPEC_OPTIONS={"components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-                          "security": [{"bearer": []}]},
         JSON_SORT_KEYS=False,
     )
-    api = Api(app)
-    from . import backups, clusters, metrics, restores, schedules, system, taskviews
-    for blp in (clusters.blp, backups.blp, restores.blp, schedules.blp, taskviews.blp):
-        api.register_blueprint(blp)
+    _document(app)
+    from . import metrics, system
     app.register_blueprint(system.blp)
     app.register_blueprint(metrics.blp)
     errors.install(app)
@@ -59,3 +51,25 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.after_request(idempotency.finish)
 
     return app
+
+
+def _document(app: Flask) -> apidoc.Api:
+    """The flask-smorest Api on `app`: the documented blueprints, whose schemas are the OpenAPI document."""
+    app.config.update(
+        API_TITLE="backrest-queue", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="api/v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+                          "security": [{"bearer": []}]},
+    )
+    api = apidoc.Api(app, spec_kwargs={"extra_plugins": [apidoc.CommonResponses()]})
+    apidoc.register_responses(api)
+    from . import backups, clusters, restores, schedules, taskviews
+    for blp in (clusters.blp, backups.blp, restores.blp, schedules.blp, taskviews.blp):
+        api.register_blueprint(blp)
+    return api
+
+
+def openapi_document() -> dict:
+    """The document `/api/v1/openapi.json` serves, built without settings, tokens or Redis (tests, tooling)."""
+    return _document(Flask("backrest-queue")).spec.to_dict()

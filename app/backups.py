@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tasks.pgbackrest import commands
 from tasks.pgbackrest.options import OptionError, normalize
@@ -10,10 +9,11 @@ from tasks.pgbackrest.targets import effective_backup_type
 from tasks.state.clusters import READY
 from tasks.state.records import SUCCESS, TaskRecord, new_id
 
-from . import present, schemas
+from . import schemas
+from .apidoc import Blueprint
 from .auth import audit, require
 from .clusters import find_cluster
-from .common import accepted, create_locked, enqueue, managed_namespace, runtime
+from .common import accepted, create_locked, enqueue, managed_namespace, pending, runtime
 from .errors import ApiError
 
 blp = Blueprint("backups", __name__, url_prefix="/api/v1/namespaces/<string:ns>/clusters/<string:name>/backups",
@@ -46,7 +46,8 @@ def checked_backup_argv(repo: str, type_: str, options: list[str]) -> list[str]:
 class Backups(MethodView):
     @blp.arguments(schemas.BackupCreate())
     @blp.response(202, schemas.TaskRef)
-    @blp.alt_response(409, schema=schemas.Problem, description="a backup or restore of the cluster is running")
+    @blp.alt_response(409, schema=schemas.Problem, description="a backup or restore of the cluster is running, or "
+                                                                "the cluster is not ready")
     @blp.alt_response(422, schema=schemas.Problem, description="an option, type or storage type is not allowed")
     def post(self, body: dict, ns: str, name: str):
         """Back up to one repo or both (`local,s3`: one backup in each, one after the other)."""
@@ -67,9 +68,11 @@ class Backups(MethodView):
         audit("backup", namespace=ns, cluster=name, task_id=rec.id, type=backup_type, repos=repos)
         return accepted(rec)
 
-    @blp.arguments(schemas.BackupQuery(), location="query")
+    @blp.arguments(schemas.BackupQuery(), **schemas.QUERY)
     @blp.response(200, schemas.Catalogue)
     @blp.alt_response(202, schema=schemas.TaskRef, description="the catalogue is not ready yet: poll the task")
+    @blp.alt_response(409, schema=schemas.Problem, description="the cluster is not ready")
+    @blp.alt_response(502, schema=schemas.Problem, description="`pgbackrest info` failed (the task's error)")
     def get(self, query: dict, ns: str, name: str):
         """The backup catalogue (`pgbackrest info`), per repo; `format=text` for pgBackRest's own text."""
         require("ShowBackup", ns)
@@ -88,4 +91,4 @@ class Backups(MethodView):
         if rec.is_terminal:
             raise ApiError(502, f"pgbackrest info failed: {(rec.error or {}).get('message', 'see the task')}",
                            details={"task_id": rec.id, "error": rec.error})
-        return {"task_id": rec.id, "task": present.task(rec)}, 202, {"Location": present.location(rec.id)}
+        return pending(rec)

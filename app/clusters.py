@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from tasks.schedules.store import ScheduleStore
@@ -10,6 +9,7 @@ from tasks.state.clusters import DELETING, ClusterExists, ClusterRecord
 from tasks.state.records import TaskRecord, new_id
 
 from . import present, retention, schemas
+from .apidoc import Blueprint
 from .auth import audit, require
 from .common import accepted, create_locked, managed_namespace, runtime
 from .errors import ApiError
@@ -25,7 +25,7 @@ class ClusterCreate(schemas.ClusterCreate):
     retention = fields.Dict(load_default=None, metadata=RETENTION_DOC)
 
 
-class ClusterDeleteQuery(schemas.Strict):
+class ClusterDeleteQuery(schemas.Query):
     keep_data = fields.Boolean(load_default=False, metadata={
         "description": "keep the PGDATA volumes (the current one and those earlier restores kept)"})
     keep_backups = fields.Boolean(load_default=True, metadata={
@@ -106,7 +106,7 @@ class ClusterView(MethodView):
         audit("update-cluster", namespace=ns, cluster=name, task_id=rec.id, retention=kept)
         return accepted(rec)
 
-    @blp.arguments(ClusterDeleteQuery(), location="query")
+    @blp.arguments(ClusterDeleteQuery(), **schemas.QUERY)
     @blp.response(202, schemas.TaskRef)
     @blp.alt_response(404, schema=schemas.Problem, description="no such cluster")
     @blp.alt_response(409, schema=schemas.Problem, description="a backup, restore or change of the cluster runs")

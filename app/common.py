@@ -36,6 +36,12 @@ def enqueue(rec: TaskRecord) -> None:
 def accepted(rec: TaskRecord) -> Response:
     """Enqueue and answer 202 from the record in hand (enqueue fails the request with 503 if it cannot send)."""
     enqueue(rec)
+    return pending(rec)
+
+
+def pending(rec: TaskRecord) -> Response:
+    """202 with the task (`schemas.TaskRef`) and its Location, as a finished Response: a view whose 200 has
+    another schema must not have this answer dumped through that one (it would lose `task`)."""
     body = json.dumps({"task_id": rec.id, "task": present.task(rec)}, separators=(",", ":"))
     return Response(body, status=202, mimetype="application/json", headers={"Location": present.location(rec.id)})
 

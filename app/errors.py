@@ -4,12 +4,14 @@
 
 `ApiError` is what views raise; `install` makes Flask, werkzeug and
 flask-smorest/webargs errors (404 routes, 405, 413, 422 schema failures)
-answer in the same shape.  Messages never carry request bodies or secrets.
+and an unreachable Redis (503) answer in the same shape.  Messages never carry
+request bodies or secrets.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -85,17 +87,27 @@ def install(app: Flask) -> None:
                 fields.update(_flatten(by_field) if location in ("json", "query", "files", "form") else
                               _flatten(by_field, location))
             field = sorted(fields)[0] if fields else None
-            message = f"{field}: {fields[field][0]}" if field else "the request is invalid"
+            message = f"{field or repr(field)}: {fields[field][0]}" if field is not None else "the request is invalid"
             if field == "_schema":
                 field, message = None, fields["_schema"][0]
+                if message == "Invalid input type.":  # marshmallow's words for a body that is not an object
+                    message = "the body must be a JSON object"
             return _respond(ApiError(422 if code == 422 else code, message, field=field, fields=fields))
         if code == 413:
             return _respond(ApiError(413, "the request body is larger than the API accepts"))
         if code == 404:
             return _respond(ApiError(404, "no such resource: see /api/v1/openapi.json for the routes"))
-        if code == 405:
-            return _respond(ApiError(405, "method not allowed on this resource"))
+        if code == 405:  # with the Allow header werkzeug's answer carries (RFC 9110 requires it)
+            allowed = ", ".join(getattr(exc, "valid_methods", None) or [])
+            return _respond(ApiError(405, f"method not allowed on this resource (allowed: {allowed or 'none'})",
+                                     headers={"Allow": allowed} if allowed else None))
         return _respond(ApiError(code, exc.description or REASONS.get(code, "error")))
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def redis_down(exc: redis.RedisError):
+        app.logger.warning("Redis is unreachable: %s: %s", type(exc).__name__, exc)
+        return _respond(ApiError(503, f"Redis is unreachable ({type(exc).__name__}): nothing was done; retry later"))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -15,7 +15,7 @@ def iso(ts: float | None) -> str | None:
 
 def task(rec: TaskRecord) -> dict:
     out = rec.as_dict()
-    for key in ("created", "started", "finished"):
+    for key in ("created", "started", "finished", "updated"):
         out[key] = iso(out[key])
     out["steps"] = [dict(step) for step in rec.steps]  # copies: the times below are rewritten
     for step in out["steps"]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from tasks.pgbackrest.options import OptionError, normalize
 from tasks.pgbackrest.targets import restore_options, restore_target
@@ -14,9 +13,10 @@ from tasks.state.clusters import READY
 from tasks.state.records import FAILURE, TaskRecord, new_id
 
 from . import present, schemas
+from .apidoc import Blueprint
 from .auth import audit, require
 from .clusters import find_cluster
-from .common import create_locked, enqueue, managed_namespace, runtime
+from .common import create_locked, enqueue, managed_namespace, pending, runtime
 from .errors import ApiError
 
 blp = Blueprint("restores", __name__, url_prefix="/api/v1/namespaces/<string:ns>/clusters/<string:name>/restores",
@@ -40,9 +40,9 @@ class RestoreCreate(schemas.Strict):
         error="must be key=value (a Kubernetes label)"))
     options = fields.List(fields.String(validate=validate.Length(max=256)), load_default=list,
                           validate=validate.Length(max=schemas.MAX_OPTIONS))
-    backup_after = fields.Boolean(load_default=False)
-    wait = fields.Float(load_default=10.0, validate=validate.Range(min=0, max=60),
-                        metadata={"description": "seconds to wait for the preflight before answering 202"})
+    backup_after = schemas.JsonBoolean(load_default=False)
+    wait = schemas.JsonNumber(load_default=10.0, validate=validate.Range(min=0, max=60),
+                              metadata={"description": "seconds to wait for the preflight before answering 202"})
 
     @validates_schema
     def _target_value(self, data, **_):
@@ -51,7 +51,7 @@ class RestoreCreate(schemas.Strict):
             raise ValidationError("a value is required for this target type", field_name="target.value")
 
 
-class PreviewQuery(Schema):
+class PreviewQuery(schemas.Query):
     storage_type = fields.String(load_default="local")
     target_type = fields.String(load_default="latest", validate=validate.OneOf(TARGET_TYPES))
     target = fields.String(load_default=None)
@@ -107,7 +107,8 @@ class Restores(MethodView):
     @blp.arguments(RestoreCreate())
     @blp.response(202, schemas.TaskRef)
     @blp.alt_response(400, schema=schemas.Problem, description="local,s3: a restore reads one repo")
-    @blp.alt_response(409, schema=schemas.Problem, description="a backup or restore of the cluster is running")
+    @blp.alt_response(409, schema=schemas.Problem, description="a backup or restore of the cluster is running, or "
+                                                                "the cluster is not ready")
     @blp.alt_response(422, schema=schemas.Problem, description="the request or its target fails the preflight")
     def post(self, body: dict, ns: str, name: str):
         """Restore (PITR): checked against the catalogue first; then the steps, each recorded in the task."""
@@ -136,9 +137,11 @@ class Restores(MethodView):
 
 @blp.route("/preview")
 class Preview(MethodView):
-    @blp.arguments(PreviewQuery(), location="query")
+    @blp.arguments(PreviewQuery(), **schemas.QUERY)
     @blp.response(200)
     @blp.alt_response(202, schema=schemas.TaskRef, description="not decided yet: poll the task")
+    @blp.alt_response(400, schema=schemas.Problem, description="local,s3: a restore reads one repo")
+    @blp.alt_response(502, schema=schemas.Problem, description="the preview failed (the task's error)")
     def get(self, query: dict, ns: str, name: str):
         """What a restore would use (backup set, recovery window) and why not, where not; nothing is done."""
         require("ShowBackup", ns)
@@ -157,12 +160,13 @@ class Preview(MethodView):
         if rec.is_terminal:
             raise ApiError(502, f"the preview failed: {(rec.error or {}).get('message', 'see the task')}",
                            details={"task_id": rec.id, "error": rec.error})
-        return {"task_id": rec.id, "task": present.task(rec)}, 202, {"Location": present.location(rec.id)}
+        return pending(rec)
 
 
 @blp.route("/<string:task_id>/resume")
 class Resume(MethodView):
     @blp.response(202, schemas.TaskRef)
+    @blp.alt_response(409, schema=schemas.Problem, description="the restore did not leave the primary paused")
     def post(self, ns: str, name: str, task_id: str):
         """Resume WAL replay on a primary a restore left paused at its target (`pg_wal_replay_resume()`)."""
         require("Restore", ns)

@@ -9,7 +9,6 @@ the next run), DELETE 204.  Roles: CreateSchedule (POST, PATCH), ShowSchedule, D
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from tasks.pgbackrest.options import OptionError
@@ -20,6 +19,7 @@ from tasks.state import keys
 from tasks.state.records import TaskRecord
 
 from . import schemas
+from .apidoc import Blueprint
 from .auth import audit, require
 from .backups import checked_backup_argv
 from .common import managed_namespace, runtime
@@ -62,7 +62,7 @@ class ScheduleCreate(schemas.Strict):
     backup_type = fields.String(required=True, validate=validate.OneOf(BACKUP_TYPES))
     storage_type = fields.String(load_default="local", metadata={"description": "local, s3 or local,s3"})
     options = _options_field()
-    paused = fields.Boolean(load_default=False)
+    paused = schemas.JsonBoolean(load_default=False)
 
     @validates("name")
     def _name(self, value: str, **_) -> None:
@@ -81,24 +81,18 @@ class ScheduleUpdate(schemas.Strict):
     backup_type = fields.String(validate=validate.OneOf(BACKUP_TYPES))
     storage_type = fields.String()
     options = _options_field()
-    paused = fields.Boolean()
+    paused = schemas.JsonBoolean()
 
     @validates("storage_type")
     def _storage(self, value: str, **_) -> None:
         schemas._storage_type(value)
 
 
-class ScheduleQuery(Schema):
-    class Meta:
-        unknown = "raise"
-
+class ScheduleQuery(schemas.Query):
     cluster = fields.String(load_default=None)
 
 
-class ScheduleShowQuery(Schema):
-    class Meta:
-        unknown = "raise"
-
+class ScheduleShowQuery(schemas.Query):
     runs = fields.Integer(load_default=20, validate=validate.Range(min=0, max=200),
                           metadata={"description": "how many of the last recorded slots to show"})
 
@@ -204,7 +198,7 @@ def present(schedules: list[Schedule], *, runs: int | None = None) -> list[dict]
 
 @blp.route("")
 class Schedules(MethodView):
-    @blp.arguments(ScheduleQuery(), location="query")
+    @blp.arguments(ScheduleQuery(), **schemas.QUERY)
     @blp.response(200, ScheduleList)
     def get(self, query: dict, ns: str):
         """The namespace's schedules (`?cluster=` for one cluster's), by name."""
@@ -215,7 +209,8 @@ class Schedules(MethodView):
     @blp.arguments(ScheduleCreate())
     @blp.response(201, ScheduleOut)
     @blp.alt_response(404, schema=schemas.Problem, description="no such cluster")
-    @blp.alt_response(409, schema=schemas.Problem, description="a schedule of that name exists")
+    @blp.alt_response(409, schema=schemas.Problem, description="a schedule of that name exists, or the cluster "
+                                                                "is being deleted")
     @blp.alt_response(422, schema=schemas.Problem, description="bad cron, time zone, type, storage type or option")
     def post(self, body: dict, ns: str):
         """Create a schedule; beat fires its first slot after now, without a restart."""
@@ -239,7 +234,7 @@ class Schedules(MethodView):
 
 @blp.route("/<string:name>")
 class ScheduleView(MethodView):
-    @blp.arguments(ScheduleShowQuery(), location="query")
+    @blp.arguments(ScheduleShowQuery(), **schemas.QUERY)
     @blp.response(200, ScheduleOut)
     @blp.alt_response(404, schema=schemas.Problem, description="no such schedule")
     def get(self, query: dict, ns: str, name: str):

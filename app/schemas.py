@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates
 
 from tasks.pgbackrest.commands import STORAGE_TYPES
 from tasks.state.records import KINDS, STATES
@@ -22,6 +22,43 @@ def _storage_type(value: str) -> None:
 class Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+class Query(Strict):
+    """A query string's parameters: an unknown one is a 422 naming it (`@blp.arguments(S(), **QUERY)`: webargs
+    drops unknown query parameters unless `unknown` is left to the schema), and so is one given twice (webargs
+    would take the first and drop the rest)."""
+
+    @pre_load
+    def _each_once(self, data, **_):
+        multi = getattr(data, "data", None)  # webargs' MultiDictProxy over request.args
+        if hasattr(multi, "getlist"):
+            repeated = {key: ["given more than once"] for key in multi
+                        if key in self.fields and len(multi.getlist(key)) > 1}
+            if repeated:
+                raise ValidationError(repeated)
+        return data
+
+
+QUERY = {"location": "query", "unknown": None}
+
+
+class JsonBoolean(fields.Boolean):
+    """A JSON body's boolean: true or false, not 0, 1, "yes" or "on" (marshmallow's Boolean takes those)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class JsonNumber(fields.Float):
+    """A JSON body's number: not a string holding one (marshmallow's Float takes "5"), nor a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ClusterCreate(Strict):
@@ -62,20 +99,14 @@ class BackupCreate(Strict):
                                                    "[\"--start-fast\", \"--annotation=reason=upgrade\"]"})
 
 
-class BackupQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
+class BackupQuery(Query):
     storage_type = fields.String(load_default=None, validate=_storage_type)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "text"]))
     wait = fields.Float(load_default=5.0, validate=validate.Range(min=0, max=30),
                         metadata={"description": "seconds to wait for the catalogue before answering 202"})
 
 
-class TaskQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
+class TaskQuery(Query):
     cluster = fields.String(load_default=None)
     state = fields.String(load_default=None, validate=validate.OneOf(STATES))
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
@@ -93,6 +124,7 @@ class Task(Schema):
     created = fields.String()
     started = fields.String(allow_none=True)
     finished = fields.String(allow_none=True)
+    updated = fields.String(allow_none=True, metadata={"description": "the record's last change"})
     params = fields.Dict()
     result = fields.Dict(allow_none=True)
     error = fields.Dict(allow_none=True, metadata={"description": "code, name, message and what to do"})
@@ -130,5 +162,17 @@ class Catalogue(Schema):
     text = fields.String()
 
 
+class ProblemDetail(Schema):
+    """What went wrong (app/errors.py builds it): the status again, its name, a message, the field it is about."""
+    code = fields.Integer(required=True, metadata={"description": "the HTTP status"})
+    reason = fields.String(required=True, metadata={"description": "e.g. Invalid, NotFound, Conflict, AlreadyExists"})
+    message = fields.String(required=True)
+    field = fields.String(metadata={"description": "the field, query parameter or header it is about, e.g. "
+                                                  "`options[0]`, `retention.local.full`, `Idempotency-Key`"})
+    problems = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields",
+                           metadata={"description": "every field that failed its schema, with the reasons"})
+    details = fields.Dict(metadata={"description": "e.g. the task holding the cluster, a preflight's reasons"})
+
+
 class Problem(Schema):
-    error = fields.Dict(metadata={"description": "code, reason, message, and the field it is about"})
+    error = fields.Nested(ProblemDetail, required=True)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tasks.state.records import RESTORE_DESTRUCTIVE, RESTORE_PHASES
 
 from . import present, schemas
+from .apidoc import Blueprint
 from .auth import audit, require, sees
 from .common import managed_namespace, runtime
 from .errors import ApiError
@@ -51,7 +51,7 @@ class TaskView(MethodView):
 
 @blp.route("/namespaces/<string:ns>/tasks")
 class TaskList(MethodView):
-    @blp.arguments(schemas.TaskQuery(), location="query")
+    @blp.arguments(schemas.TaskQuery(), **schemas.QUERY)
     @blp.response(200, schemas.TaskList)
     def get(self, query: dict, ns: str):
         """Tasks of a namespace, newest first, by cluster, state and kind."""

@@ -63,7 +63,8 @@ class ClusterStore:
         key = keys.cluster(record.namespace, record.name)
         with self.r.pipeline() as pipe:
             pipe.set(key, record.to_json(), nx=True)
-            pipe.zadd(keys.namespace_clusters(record.namespace), {record.name: record.created})
+            # nx: a name taken keeps its place (a refused create must change nothing)
+            pipe.zadd(keys.namespace_clusters(record.namespace), {record.name: record.created}, nx=True)
             created, _ = pipe.execute()
         if not created:
             raise ClusterExists(f"{record.namespace}/{record.name}")
