@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCAL := .local
 
-.PHONY: install test test-unit test-kubesim demo up down bench clean
+.PHONY: install test test-unit test-kubesim demo up down bench bench-load clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ down:
 
 bench: install
 	$(BIN)/python bench/kubesim_bench.py
+
+# 1,000 backups across 200 clusters, one watcher (about 3 minutes; QUICK=1: 100 across 20, about 1 minute)
+bench-load: install
+	$(BIN)/python bench/load_bench.py $(if $(QUICK),--quick,)
 
 clean: down
 	rm -rf $(VENV) $(LOCAL) *.egg-info .pytest_cache
