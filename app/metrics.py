@@ -10,7 +10,8 @@ namespaces where it has ShowBackup.  Per cluster and repo (`repo` = local or s3)
 
 Per schedule: `brq_schedule_info`, `_paused`, `_next_run_timestamp_seconds`, `_runs_total`,
 `_skips_total{reason}`.  Per task kind and final state (tokens that see every namespace):
-`brq_task_duration_seconds`.  Nothing here is held in the process: counters live in Redis
+`brq_task_duration_seconds`; and `brq_retries_total{process,reason}`, Kubernetes calls the workers and the
+watcher retried (a rising rate: the API server or the network is failing).  Nothing here is held in the process: counters live in Redis
 (tasks/state/stats.py), written once by the transaction that makes each fact true.
 """
 from __future__ import annotations
@@ -74,6 +75,11 @@ class Snapshot:
             for (kind, state), hist in sorted(stats.read_tasks(rt.redis).items()):
                 tasks.add_metric([kind, state], hist.cumulative(), hist.sum)
             yield tasks
+            retries = CounterMetricFamily("brq_retries", "Kubernetes API calls retried after a transient failure "
+                                          "(5xx, 429, reset, cut watch), by process and call", labels=["process", "reason"])
+            for (process, reason), count in sorted(stats.read_retries(rt.redis).items()):
+                retries.add_metric([process, reason], count)
+            yield retries
 
     def _schedules(self, rt):
         store = ScheduleStore(rt.redis)

@@ -13,6 +13,9 @@ few seconds and writes it on its own Job as the `brq.io/progress` annotation.
 Exit codes of its own, beside pgBackRest's: 120 no ready pod, 121 the exec
 stream was lost (outcome unknown), 122 the Kubernetes API failed (or no usable
 configuration: `--kubeconfig`, $KUBECONFIG, the in-cluster service account).
+A stream lost after pgBackRest logged its own end ("backup command end:
+completed successfully" / "aborted with exception [N]", console level info)
+is not unknown: that outcome (0 or N) is the exit code.
 
 It talks to the API through tasks/kube/lite.py (the standard library's asyncio
 streams), never through kubernetes_asyncio or aiohttp: importing those costs
@@ -26,13 +29,33 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 
 from .kube import errors, lite
+from .retries import RETRIES, summary
 
 NO_POD, STREAM_LOST, API_FAILED = 120, 121, 122
 PROGRESS_ANNOTATION = "brq.io/progress"
+COMMAND_END = re.compile(rb"P\d+ +INFO: ([a-z-]+) command end: (?:completed successfully|aborted with exception \[(\d+)\])")
+TAIL_BYTES = 64 * 1024  # of the command's output kept to read its end from
+
+
+COMMAND_BEGIN = re.compile(rb"P\d+ +INFO: [a-z-]+ command begin")
+
+
+def logged_outcome(output: bytes, argv: list[str]) -> int | None:
+    """The exit code pgBackRest's own log in `output` gives: that of its last "<command> command end" line (a
+    backup runs `expire` after itself, in the same process), provided the command run (a word of `argv`) logged
+    its end and nothing began after the last end; None otherwise (the end was not seen: the outcome is unknown)."""
+    ends = list(COMMAND_END.finditer(output))
+    if not any(m.group(1).decode() in argv for m in ends):
+        return None
+    last = ends[-1]
+    if any(b.start() > last.start() for b in COMMAND_BEGIN.finditer(output)):
+        return None
+    return int(last.group(2)) if last.group(2) else 0
 
 
 def _ready(pod: dict) -> bool:
@@ -102,10 +125,21 @@ async def run_exec(args: argparse.Namespace) -> int:
         sampler = None
         if args.progress_argv:
             sampler = asyncio.create_task(_progress_loop(kube, args, pod, stop))
+        seen = bytearray()
+
+        async def write(channel: int, data: bytes) -> None:
+            seen.extend(data)
+            del seen[:-TAIL_BYTES]
+            await _write(channel, data)
+
         try:
             result = await kube.exec_(namespace=args.namespace, pod=pod, container=args.container,
-                                      command=args.argv, timeout=args.timeout, on_output=_write)
+                                      command=args.argv, timeout=args.timeout, on_output=write)
         except errors.ExecFailed as exc:
+            code = logged_outcome(bytes(seen), args.argv)
+            if code is not None:
+                print(f"job-runner: {exc}, after the command logged its end: exit code {code}", file=sys.stderr)
+                return code
             print(f"job-runner: {exc}", file=sys.stderr)
             return STREAM_LOST
         except errors.KubeError as exc:
@@ -167,7 +201,10 @@ async def _run_until_terminated(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return asyncio.run(_run_until_terminated(args))
+    code = asyncio.run(_run_until_terminated(args))
+    if RETRIES:  # the last line of the log: the watcher counts them for /metrics
+        print(f"job-runner: {summary()}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

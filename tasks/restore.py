@@ -17,12 +17,12 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from . import topology
+from . import failpoints, topology
 from .kube import errors as kerrors
 from .kube import execing, objects
 from .pgbackrest import commands, config as pbconfig, info as pbinfo
 from .runtime import Runtime
-from .state.records import (FAILURE, RESTORE_DESTRUCTIVE, RESTORE_PHASES, RUNNING, SUCCESS, TaskRecord,
+from .state.records import (FAILURE, PENDING, RESTORE_DESTRUCTIVE, RESTORE_PHASES, RUNNING, SUCCESS, TaskRecord,
                             new_id)
 
 PHASES = RESTORE_PHASES
@@ -150,6 +150,7 @@ async def step_new_pvc(rt, rec, api):
     cluster, spec, _ = _ctx(rt, rec)
     name = new_pvc_name(rec.cluster, rec.id)
     await objects.create_or_get(api, manifest=topology.pvc(spec, name, rt.settings.storage.primary.size))
+    failpoints.hit("restore.pvc-created")
     _passed(rt, rec.id, "new-pvc", "delete-primary", pvc=name, old_pvc=cluster.data_pvc or rec.cluster)
 
 
@@ -159,11 +160,12 @@ async def step_delete_primary(rt, rec, api):
     if dep is not None:
         if "node_selector" not in entry:
             selector = dep["spec"]["template"]["spec"].get("nodeSelector") or {}
-            rt.tasks.update(rec.id, lambda r: r.steps.append({"step": "delete-primary", "state": RUNNING,
-                                                              "node_selector": selector}))
+            rt.tasks.update(rec.id, lambda r: None if _step(r, "delete-primary") else r.steps.append(
+                {"step": "delete-primary", "state": RUNNING, "node_selector": selector}))
         if not dep["metadata"].get("deletionTimestamp"):
             await objects.delete(api, kind="Deployment", namespace=rec.namespace, name=rec.cluster,
                                  propagation="Foreground")
+            failpoints.hit("restore.primary-deleting")
         return WAIT
     pods = (await objects.list_(api, kind="Pod", namespace=rec.namespace,
                                 labels=f"{topology.L_CLUSTER}={rec.cluster},{topology.L_ROLE}=primary"))["items"]
@@ -210,15 +212,21 @@ async def step_restore_job(rt, rec, api):
     job = topology.restore_job(spec, name=name, task_id=rec.id, claim=(_step(rec, "new-pvc") or {})["pvc"],
                                repo=repo, argv=argv, deadline_seconds=rt.settings.jobs.active_deadline_seconds,
                                node_selector=selector)
+    if entry is None:  # named before it exists: the watcher can record its end whenever it comes (a worker killed
+        # between the Job's creation and `started` below would otherwise leave an end nobody can record)
+        rt.tasks.update(rec.id, lambda r: None if _step(r, "restore-job") else r.steps.append(
+            {"step": "restore-job", "job": name, "state": PENDING, "argv": argv}))
     await objects.create_or_get(api, manifest=job)
+    failpoints.hit("restore.job-created")
 
     def started(r: TaskRecord) -> None:
         if name not in r.jobs:
             r.jobs.append(name)
-        if _step(r, "restore-job") is None:
-            r.steps.append({"step": "restore-job", "job": name, "state": RUNNING, "started": time.time(),
-                            "argv": argv})
+        step = _step(r, "restore-job")
+        if step is not None and step.get("state") == PENDING:
+            step.update(state=RUNNING, started=time.time())
     rt.tasks.update(rec.id, started)
+    failpoints.hit("restore.job-noted")
     return STOP  # the watcher records the Job's end and hands the task back
 
 
@@ -238,6 +246,7 @@ async def step_new_primary(rt, rec, api):
     if selector:
         manifest["spec"]["template"]["spec"]["nodeSelector"] = selector
     dep, _ = await objects.create_or_get(api, manifest=manifest)
+    failpoints.hit("restore.primary-created")
     vols = dep["spec"]["template"]["spec"].get("volumes") or []
     if not any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in vols):
         await objects.delete(api, kind="Deployment", namespace=rec.namespace, name=rec.cluster)
@@ -318,6 +327,7 @@ async def step_done(rt, rec, api):
                                       "cluster_storage_type": cluster.storage_type})
         result["backup_task"] = follower.id
         rt.tasks.finish_and_chain(rec.id, finish, follower)
+        failpoints.hit("restore.backup-chained")
         rt.send("brq.advance", follower.id)
     else:
         rt.tasks.update(rec.id, finish)

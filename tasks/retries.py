@@ -9,6 +9,7 @@ every retry is counted by reason, for `/metrics`.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
 from typing import Awaitable, Callable, TypeVar
@@ -16,6 +17,28 @@ from typing import Awaitable, Callable, TypeVar
 T = TypeVar("T")
 
 RETRIES: Counter[str] = Counter()  # reason → retries made in this process (read by the metrics exporter)
+SUMMARY = "retried Kubernetes calls: "  # a process without Redis (the job-runner) logs its RETRIES after this
+
+
+def summary(counter: Counter[str] | None = None) -> str:
+    """`RETRIES` as one log line's text (empty when there were none): the job-runner ends its log with it and the
+    watcher, reading that log, counts them for /metrics (tasks/state/stats.py `count_logged_retries`)."""
+    counter = RETRIES if counter is None else counter
+    return SUMMARY + json.dumps(dict(sorted(counter.items())), separators=(",", ":")) if counter else ""
+
+
+def parse_summary(text: str) -> dict[str, int]:
+    """The retries the last `summary` line in `text` names ({} when none does, or it is garbled)."""
+    at = text.rfind(SUMMARY)
+    if at < 0:
+        return {}
+    try:
+        found = json.loads(text[at + len(SUMMARY):].split("\n", 1)[0])
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if isinstance(v, int) and not isinstance(v, bool) and v > 0}
 
 
 def backoff(attempt: int, *, base: float = 0.1, cap: float = 5.0, rand: Callable[[], float] = random.random) -> float:

@@ -52,11 +52,18 @@ class Runtime:
         return self._kube_cfg
 
     @staticmethod
-    def describe_failure(exit_code: int | None, log_text: str, *, reason: str = "", message: str = "") -> dict:
-        """The task's `error`: pgBackRest's code, its name, the message, and what to do."""
+    def describe_failure(exit_code: int | None, log_text: str, *, reason: str = "", message: str = "",
+                         pod: str = "") -> dict:
+        """The task's `error`: pgBackRest's code, its name, the message, and what to do.  `pod`: what the Job's pod
+        status says of its end (named when the pod failed without a word of output: pgBackRest never ran)."""
         if reason == "DeadlineExceeded":
             return {"code": None, "name": "DeadlineExceeded", "message": message or "the Job ran past its deadline",
                     "action": "raise Jobs.ActiveDeadlineSeconds or find out why the backup is slow"}
+        if exit_code is not None and exit_code != 0 and not (log_text or "").strip():
+            job = f"; the Job: {reason}: {message}" if reason or message else ""
+            return {"code": exit_code, "name": "PodFailed",
+                    "message": f"{pod or 'the pod'} without any output{job}",
+                    "action": "describe the Job's pod and read its events: it failed before the command ran"}
         if exit_code is not None and exit_code != 0:
             err = pberrors.error_for(exit_code, log_text or "")
             if err is not None:

@@ -5,24 +5,31 @@ needs; every step is idempotent (deterministic object names, create-or-get,
 steps recorded in the record), so a redelivered message (a worker killed
 mid-step) does the step again harmlessly or finds it done.  Waiting is never
 done by sleeping in a task: a step that must wait re-enqueues itself with a
-countdown, and Job completions arrive through the watcher.
+countdown, and Job completions arrive through the watcher.  While a step runs its
+worker marks the task alive (`keys.task_alive`), so the watcher re-sends only a task
+whose message was really lost (a worker killed: the message stays unacknowledged
+until the broker's visibility timeout), never one a worker still holds.  Failpoints
+(tasks/failpoints.py) let tests kill the worker between any two effects of a step.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from typing import Any
 
 from kubernetes_asyncio import client
 
-from . import certs, logs, topology
+from . import certs, failpoints, logs, topology
 from .celery_app import app
 from .kube import errors as kerrors
 from .kube import execing, objects
 from .pgbackrest import commands, config as pbconfig, errors as pberrors, info as pbinfo
 from .pgbackrest.commands import storage_type_of
 from .runtime import Runtime, get_runtime
+from .state import keys
 from .state.clusters import FAILED, READY
 from .state.records import FAILURE, PENDING, REVOKED, RUNNING, SUCCESS, TaskRecord
 
@@ -158,10 +165,12 @@ async def advance_backup(rt: Runtime, rec: TaskRecord, api: client.ApiClient) ->
     if not rec.steps:
         steps = [{"repo": repo, "job": backup_job_name(rec.id, repo), "state": PENDING} for repo in rec.params["repos"]]
         rec = rt.tasks.update(rec.id, _set(steps=steps))
+        failpoints.hit("backup.steps-planned")
     if rec.cancel_requested:
         return await cancel_jobs(rt, rec, api)
     current = next((s for s in rec.steps if s["state"] in (PENDING, RUNNING)), None)
     if current is None:
+        failpoints.hit("backup.finishing")
         return finish_backup(rt, rec)
     spec = cluster_spec(rt, rec.namespace, rec.cluster, rec.params["cluster_storage_type"])
     repo = commands.STORAGE_REPOS[current["repo"]]
@@ -171,6 +180,7 @@ async def advance_backup(rt: Runtime, rec: TaskRecord, api: client.ApiClient) ->
         deadline_seconds=rt.settings.jobs.active_deadline_seconds, runner_command=RUNNER,
         progress_argv=commands.info(repo, output="text"))
     await objects.create_or_get(api, manifest=job)
+    failpoints.hit("backup.job-created")
 
     def started(r: TaskRecord) -> None:
         r.state = RUNNING
@@ -182,6 +192,7 @@ async def advance_backup(rt: Runtime, rec: TaskRecord, api: client.ApiClient) ->
                 s.update(state=RUNNING, started=time.time())
         r.progress = None
     rt.tasks.update(rec.id, started)
+    failpoints.hit("backup.job-noted")
 
 
 def finish_backup(rt: Runtime, rec: TaskRecord) -> None:
@@ -267,8 +278,41 @@ async def _advance(rt: Runtime, task_id: str) -> None:
     rec = rt.tasks.find(task_id)
     if rec is None or rec.is_terminal:
         return
-    with logs.bound(cluster=rec.cluster, namespace=rec.namespace, kind=rec.kind):
+    with logs.bound(cluster=rec.cluster, namespace=rec.namespace, kind=rec.kind), _alive(rt, task_id):
         await _advance_record(rt, rec)
+
+
+ALIVE_EVERY = 1.0           # seconds between the marks of a running step (tasks/watcher.py: STALE_SECONDS ≫ this)
+ALIVE_TTL = 3600
+
+
+def mark_alive(rt: Runtime, task_id: str, at: float | None = None) -> None:
+    """Note that a worker works on the task (or, with `at` in the future, will again by then: a retry's countdown)."""
+    try:
+        rt.redis.set(keys.task_alive(task_id), repr(at or time.time()), ex=ALIVE_TTL)
+    except Exception:  # noqa: BLE001 - Redis hiccup: the watcher may re-send the task, which is harmless
+        log.warning("could not mark task %s alive", task_id)
+
+
+@contextlib.contextmanager
+def _alive(rt: Runtime, task_id: str):
+    """Mark the task alive while this step runs, from a thread (steps block their event loop on Redis calls): a
+    long step (an exec, a wait) is then never taken for a lost one and re-sent while it still runs. A killed
+    worker stops marking; the watcher re-sends the task once the mark is STALE_SECONDS old."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(ALIVE_EVERY):
+            mark_alive(rt, task_id)
+    mark_alive(rt, task_id)
+    thread = threading.Thread(target=beat, name=f"alive-{task_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=2)
+        mark_alive(rt, task_id)
 
 
 async def _advance_record(rt: Runtime, rec: TaskRecord) -> None:
@@ -293,7 +337,9 @@ def _run_step(self, rt: Runtime, task_id: str) -> None:
     except (kerrors.Unavailable, kerrors.Conflict, kerrors.ExecFailed) as exc:
         if self.request.retries < self.max_retries:
             from .retries import backoff
-            raise self.retry(exc=exc, countdown=0.5 + backoff(self.request.retries + 1, base=0.5, cap=10))
+            countdown = 0.5 + backoff(self.request.retries + 1, base=0.5, cap=10)
+            mark_alive(rt, task_id, time.time() + countdown)  # the retry is due then: not lost before
+            raise self.retry(exc=exc, countdown=countdown)
         _fail(rt, task_id, {"code": None, "name": type(exc).__name__, "message": str(exc),
                             "action": "retry later; check the Kubernetes API and the cluster's pods"})
     except (kerrors.KubeError, ValueError) as exc:

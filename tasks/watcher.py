@@ -3,7 +3,10 @@
     python -m tasks.watcher
 
 One process is active at a time (a Redis lease, renewed; standbys wait for
-it).  On every (re-)list — at start, after a 410 or a dropped stream — it
+it).  Redis unreachable (restarting) ends nothing: the leader keeps leading
+until its lease would have expired, then stands down and waits for the lease
+again like a standby; a Job event it could not record is not dropped — the
+watch starts over from a fresh list once Redis answers.  On every (re-)list — at start, after a 410 or a dropped stream — it
 reconciles every unfinished task against the Jobs that exist, so a completion
 missed while no watcher ran is recorded, once.  Recording is idempotent: a
 step already recorded is never recorded again, whatever the watch replays.
@@ -12,6 +15,7 @@ Completion of a step hands the task to a worker (`brq.advance`) for the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -19,21 +23,25 @@ import signal
 import socket
 import time
 
+import redis
 from kubernetes_asyncio import client
 
 from . import logs, topology
 from .kube import objects
 from .kube.watching import follow
+from .retries import RETRIES, backoff
 from .runtime import Runtime, get_runtime
-from .state import keys
+from .state import keys, stats
 from .state.records import FAILURE, SUCCESS, TaskRecord
 
 log = logging.getLogger("brq.watcher")
 
 SELECTOR = ",".join(f"{k}={v}" for k, v in topology.MANAGED_BY.items())
 LEASE_SECONDS = 10
-STALE_SECONDS = 15      # an unfinished task not written for this long, and not waiting on a Job, is re-sent
-SWEEP_SECONDS = 5
+# an unfinished task not written for this long, and not waiting on a Job, is re-sent (looked for every SWEEP_SECONDS);
+# BRQ_WATCHER_STALE_SECONDS / BRQ_WATCHER_SWEEP_SECONDS change them (conf/README.md: the fault tests use short ones)
+STALE_SECONDS = float(os.environ.get("BRQ_WATCHER_STALE_SECONDS") or 15)
+SWEEP_SECONDS = float(os.environ.get("BRQ_WATCHER_SWEEP_SECONDS") or 5)
 
 
 def job_outcome(job: dict) -> str | None:
@@ -62,8 +70,11 @@ class Lease:
 
     async def acquire(self, stop: asyncio.Event) -> bool:
         while not stop.is_set():
-            if await asyncio.to_thread(self.r.set, self.key, self.me, nx=True, px=int(self.ttl * 1000)):
-                return True
+            try:
+                if await asyncio.to_thread(self.r.set, self.key, self.me, nx=True, px=int(self.ttl * 1000)):
+                    return True
+            except redis.RedisError as exc:  # Redis unreachable (restarting): keep trying, never crash
+                log.warning("cannot take the lease (%s: %s); trying again", type(exc).__name__, exc)
             try:
                 await asyncio.wait_for(stop.wait(), self.ttl / 3)
             except asyncio.TimeoutError:
@@ -97,14 +108,21 @@ class Watcher:
         lost = asyncio.Event()
 
         async def keep_lease() -> None:
+            renewed = time.monotonic()
             while not self.stop.is_set():
                 await asyncio.sleep(lease.ttl / 3)
                 try:
                     ok = await asyncio.to_thread(lease.renew)
-                except Exception:  # noqa: BLE001 - Redis unreachable: cannot know we still lead
-                    ok = False
+                except Exception as exc:  # noqa: BLE001 - Redis unreachable: we lead until the lease would expire
+                    ok = time.monotonic() - renewed + lease.ttl / 3 < lease.ttl
+                    log.warning("cannot renew the lease (%s: %s)%s", type(exc).__name__, exc,
+                                "; still leading until it expires" if ok else "")
+                    if ok:
+                        continue
+                else:
+                    renewed = time.monotonic()
                 if not ok:
-                    log.error("watcher lost its lease: stopping")
+                    log.error("watcher lost its lease: standing down")
                     lost.set()
                     self.stop.set()
                     return
@@ -123,14 +141,31 @@ class Watcher:
         try:
             cfg = await self.rt.kube_configuration()
             async with client.ApiClient(cfg) as api:
-                async for kind, obj in follow(api, kind="Job", labels=SELECTOR, stop=self.stop):
+                failures = 0
+                while not self.stop.is_set():
                     try:
-                        if kind == "SYNC":
-                            await self.reconcile(api, obj)
-                        else:
-                            await self.on_job(api, kind, obj)
-                    except Exception:  # noqa: BLE001 - one bad event must not stop the watch
-                        log.exception("handling a %s event failed", kind)
+                        async with contextlib.aclosing(follow(api, kind="Job", labels=SELECTOR, stop=self.stop)) as jobs:
+                            async for kind, obj in jobs:
+                                try:
+                                    if kind == "SYNC":
+                                        await self.reconcile(api, obj)
+                                    else:
+                                        await self.on_job(api, kind, obj)
+                                    failures = 0
+                                except redis.RedisError:
+                                    raise
+                                except Exception:  # noqa: BLE001 - one bad event must not stop the watch
+                                    log.exception("handling a %s event failed", kind)
+                    except redis.RedisError as exc:
+                        # the event is not lost: a fresh list (SYNC) reconciles every unfinished task once Redis is back
+                        failures += 1
+                        delay = backoff(failures, base=0.5, cap=5.0)
+                        log.warning("Redis unreachable while handling a Job event (%s: %s); re-listing in %.2fs",
+                                    type(exc).__name__, exc, delay)
+                        try:
+                            await asyncio.wait_for(self.stop.wait(), delay)
+                        except asyncio.TimeoutError:
+                            pass
         finally:
             renewer.cancel()
             sweeper.cancel()
@@ -142,11 +177,13 @@ class Watcher:
         active = await asyncio.to_thread(self.rt.tasks.active)
         log.info("reconciling %d unfinished task(s) against %d job(s)", len(active), len(jobs))
         for rec in active:
-            for job_name in rec.jobs:
+            # a step names its Job before creating it: one created by a worker killed before noting it is found too
+            planned = [s["job"] for s in rec.steps if s.get("job") and s["job"] not in rec.jobs]
+            for job_name in [*rec.jobs, *planned]:
                 job = by_name.get((rec.namespace, job_name))
                 if job is not None:
                     await self.on_job(api, "SYNC", job)
-                elif not _step_done(rec, job_name):
+                elif job_name in rec.jobs and not _step_done(rec, job_name):
                     await self.record_step(rec.id, job_name, FAILURE, exit_code=None,
                                            error={"name": "JobLost", "message": f"Job {job_name} no longer exists",
                                                   "action": "submit the operation again"})
@@ -155,16 +192,23 @@ class Watcher:
     async def sweep(self, active: list[TaskRecord] | None = None) -> None:
         """Re-send unfinished tasks that stopped moving and wait on no Job: their message was lost (a worker
         killed mid-step keeps it unacknowledged until the broker's visibility timeout; a Redis without
-        persistence restarted). Steps are idempotent, so a second delivery only repeats a finished step."""
+        persistence restarted). Steps are idempotent, so a second delivery only repeats a finished step.
+        "Moving" is a write of the record or a worker's alive mark (tasks/steps.py: refreshed while a step
+        runs, so a long step or a task polling with countdowns is not re-sent beside its live message)."""
         if active is None:
             active = await asyncio.to_thread(self.rt.tasks.active)
+        if not active:
+            return
+        alive = await asyncio.to_thread(self.rt.redis.mget, [keys.task_alive(rec.id) for rec in active])
         now = time.time()
-        for rec in active:
-            last = rec.updated or rec.created
+        for rec, seen in zip(active, alive):
+            last = max(rec.updated or rec.created, float(seen) if seen else 0.0)  # written, or worked on (steps.py)
             if now - last > STALE_SECONDS and not _waiting_on_job(rec):
                 log.info("task %s (%s, %s) has not moved for %.0fs: re-sending it", rec.id, rec.kind, rec.phase,
                          now - last)
                 self.rt.send("brq.advance", rec.id)
+                # counts as activity: re-sent again only if this message is lost too, not on every sweep
+                await asyncio.to_thread(self.rt.redis.set, keys.task_alive(rec.id), repr(now), ex=3600)
 
     async def on_job(self, api: client.ApiClient, kind: str, job: dict) -> None:
         labels = job["metadata"].get("labels") or {}
@@ -200,8 +244,8 @@ class Watcher:
             await self.record_step(task_id, name, SUCCESS, exit_code=0, log_text=await self._log(api, job))
             return
         reason, message = failure_reason(job)
-        exit_code, log_text = await self._exit_code(api, job)
-        error = self.rt.describe_failure(exit_code, log_text, reason=reason, message=message)
+        exit_code, log_text, pod_said = await self._exit_code(api, job)
+        error = self.rt.describe_failure(exit_code, log_text, reason=reason, message=message, pod=pod_said)
         await self.record_step(task_id, name, FAILURE, exit_code=exit_code, error=error, log_text=log_text)
 
     async def _pod_of(self, api: client.ApiClient, job: dict) -> dict | None:
@@ -217,17 +261,20 @@ class Watcher:
             return ""
         return await objects.pod_log(api, namespace=job["metadata"]["namespace"], name=pod["metadata"]["name"])
 
-    async def _exit_code(self, api: client.ApiClient, job: dict) -> tuple[int | None, str]:
+    async def _exit_code(self, api: client.ApiClient, job: dict) -> tuple[int | None, str, str]:
+        """The exit code of the Job's last pod, its log, and what the pod's status says of its end."""
         pod = await self._pod_of(api, job)
         if pod is None:
-            return None, ""
+            return None, "", ""
         code = None
+        said = f"pod {pod['metadata']['name']} {(pod.get('status') or {}).get('phase') or 'ended'}"
         for cs in (pod.get("status") or {}).get("containerStatuses") or []:
             term = (cs.get("state") or {}).get("terminated")
             if term is not None:
                 code = term.get("exitCode")
+                said += f": container {cs.get('name')} terminated ({term.get('reason') or 'no reason'}, exit code {code})"
         text = await objects.pod_log(api, namespace=job["metadata"]["namespace"], name=pod["metadata"]["name"])
-        return code, text
+        return code, text, said
 
     async def record_step(self, task_id: str, job_name: str, state: str, *, exit_code: int | None,
                           error: dict | None = None, log_text: str = "") -> None:
@@ -240,11 +287,14 @@ class Watcher:
                         return
                     step.update(state=state, exit_code=exit_code, error=error, finished=time.time(),
                                 **self.rt.step_details(log_text))
+                    if job_name not in r.jobs:  # a worker killed between creating the Job and noting it
+                        r.jobs.append(job_name)
                     recorded.append(step)
                     return
         await asyncio.to_thread(self.rt.tasks.update, task_id, change)
         if recorded:
             log.info("task %s: job %s ended %s (exit %s)", task_id, job_name, state, exit_code)
+            await asyncio.to_thread(stats.count_logged_retries, self.rt.redis, log_text)  # the job-runner's
             self.rt.send("brq.advance", task_id)
 
 
@@ -260,13 +310,30 @@ def _step_done(rec: TaskRecord, job_name: str) -> bool:
 def main() -> int:
     logs.configure("watcher")
     rt = get_runtime()
+    stats.RetryFlusher(RETRIES, "watcher").start(rt.redis)  # its watch retries, to Redis for /metrics
 
     async def amain() -> None:
+        signalled = asyncio.Event()
         stop = asyncio.Event()
+
+        def on_signal() -> None:
+            signalled.set()
+            stop.set()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await Watcher(rt, stop).run()
+            loop.add_signal_handler(sig, on_signal)
+        while not signalled.is_set():
+            # a watcher that lost its lease (Redis down past it) stands by for it again: no restart needed
+            stop = asyncio.Event()
+            try:
+                await Watcher(rt, stop).run()
+            except Exception:  # noqa: BLE001 - e.g. Redis unreachable at the wrong moment: try again
+                log.exception("the watcher stopped; starting over")
+            try:
+                await asyncio.wait_for(signalled.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
 
     asyncio.run(amain())
     return 0

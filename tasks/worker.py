@@ -9,7 +9,9 @@ from celery import signals
 
 from . import logs
 from .celery_app import app
+from .retries import RETRIES
 from .runtime import get_runtime
+from .state import stats
 
 
 @signals.setup_logging.connect
@@ -18,6 +20,13 @@ def _logging(loglevel=None, **_kwargs) -> None:
     logs.configure("worker", level=loglevel)
 
 
+@signals.task_postrun.connect
+def _flush_retries(**_kwargs) -> None:
+    """This pool process's Kubernetes retries, to Redis for /metrics (tasks/state/stats.py RetryFlusher)."""
+    _retries.flush_quietly(get_runtime().redis)
+
+
+_retries = stats.RetryFlusher(RETRIES, "worker")
 get_runtime()
 from . import steps  # noqa: E402,F401 - registers the tasks
 from .schedules import firing  # noqa: E402,F401 - brq.scheduled_backup

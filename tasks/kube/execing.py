@@ -1,9 +1,9 @@
 """Commands in pods over the exec websocket: stdout and stderr apart, the exit code from channel 3.
 
 `exec_in_pod` is how the service runs `pgbackrest info`/`stanza-create` in a
-repo host and how the job-runner runs `pgbackrest backup`.  A stream that
-ends without its status frame raises `ExecFailed` (the outcome is unknown;
-the caller decides whether the command is safe to run again).
+repo host.  A stream that ends without its status frame raises `ExecFailed`
+(the outcome is unknown; the caller decides whether the command is safe to
+run again); an upgrade refused with a 5xx/429 ran nothing and is retried here.
 """
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.stream import WsApiClient
 
+from ..retries import retry_async
 from . import errors
 from .lite import STATUS, STDERR, STDOUT, ExecResult, exit_code_of  # noqa: F401 - one parser of exec frames
+from .lite import refused_transiently
 
 
 async def exec_in_pod(configuration: client.Configuration, *, namespace: str, pod: str, container: str,
@@ -29,12 +31,21 @@ async def exec_in_pod(configuration: client.Configuration, *, namespace: str, po
     got_status = False
     async with WsApiClient(configuration) as ws_api:
         core = client.CoreV1Api(ws_api)
+
+        async def connect() -> aiohttp.ClientWebSocketResponse:
+            try:
+                ws_ctx = await core.connect_get_namespaced_pod_exec(
+                    pod, namespace, container=container, command=command, stdout=True, stderr=True, stdin=False,
+                    tty=False, _preload_content=False)
+                return await ws_ctx
+            except Exception as exc:  # noqa: BLE001 - handshake refusals and resets come as client errors
+                raise errors.wrap(exc) from exc
+
         try:
-            ws_ctx = await core.connect_get_namespaced_pod_exec(
-                pod, namespace, container=container, command=command, stdout=True, stderr=True, stdin=False,
-                tty=False, _preload_content=False)
             async with asyncio.timeout(timeout):
-                async with ws_ctx as ws:
+                # a handshake the server refused (5xx, 429) ran nothing: trying it again is safe
+                ws = await retry_async(connect, retryable=refused_transiently, reason="kubernetes exec")
+                async with ws:
                     async for msg in ws:
                         if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
                             continue

@@ -20,7 +20,8 @@ The calls (`Client`):
 
 Failures map into tasks/kube/errors.py's tree (`errors.from_status`, `errors.wrap`); `list_pods` and
 `patch_job_annotations` are retried while transient (`errors.Unavailable`), as objects.py does;
-`exec_` never is (running a command twice is the caller's decision).
+`exec_` only when its upgrade was refused with a 5xx/429 answer (`refused_transiently`: nothing ran), never
+once the command may have started (running a command twice is the caller's decision).
 
 The transport, what it speaks and no more:
 
@@ -788,8 +789,12 @@ class Client:
         try:
             async with deadline:
                 target = self._target("/api/v1/namespaces/" + _path(namespace, "pods", pod, "exec"), query)
-                async with asyncio.timeout(REQUEST_TIMEOUT):
-                    ws = await self._ws_connect(target)
+
+                async def connect() -> _WebSocket:
+                    async with asyncio.timeout(REQUEST_TIMEOUT):
+                        return await self._ws_connect(target)
+                # a handshake the server refused (5xx, 429) ran nothing: trying again cannot run the command twice
+                ws = await retry_async(connect, retryable=refused_transiently, reason="kubernetes exec")
                 try:
                     while True:
                         try:
@@ -828,6 +833,12 @@ class Client:
             why = f" ({broken})" if broken is not None else ""
             raise errors.ExecFailed(f"exec stream in {namespace}/{pod} closed without a status frame{why}")
         return ExecResult(exit_code_of(status), bytes(out[STDOUT]), bytes(out[STDERR]))
+
+
+def refused_transiently(exc: BaseException) -> bool:
+    """An exec's upgrade answered with a transient HTTP error (5xx, 429): the command was not started.  (A reset or
+    a timeout while waiting for the answer is not: the server may have started it.)"""
+    return isinstance(exc, errors.Unavailable) and (exc.status >= 500 or exc.status == 429)
 
 
 async def _wait_closed(writer: asyncio.StreamWriter) -> None:

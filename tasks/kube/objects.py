@@ -123,18 +123,32 @@ async def delete(api: client.ApiClient, *, kind: str, namespace: str | None, nam
 
 async def pod_log(api: client.ApiClient, *, namespace: str, name: str, container: str | None = None,
                   tail_lines: int = 200) -> str:
-    """The last lines of a pod's log ("" when the pod or its log is gone)."""
+    """The last lines of a pod's log ("" when the pod or its log is gone, or the API keeps failing).
+
+    Transient failures (5xx, 429, resets) are retried like every other call: the log is where a backup's label
+    and pgBackRest's error come from, so one 503 must not lose them."""
     core = client.CoreV1Api(api)
     kwargs: dict[str, Any] = {"tail_lines": tail_lines}
     if container:
         kwargs["container"] = container
-    try:
-        resp = await core.read_namespaced_pod_log(name, namespace, _preload_content=False, **kwargs)
+
+    async def once() -> str:
         try:
-            if resp.status >= 400:
-                return ""
-            return (await resp.read()).decode("utf-8", "replace")
-        finally:
-            resp.release()
-    except Exception:  # noqa: BLE001 - a log is best effort: the exit code is what counts
+            resp = await core.read_namespaced_pod_log(name, namespace, _preload_content=False, **kwargs)
+            try:
+                if resp.status >= 400:
+                    exc = ApiException(status=resp.status, reason=resp.reason)
+                    exc.body = (await resp.read()).decode("utf-8", "replace")
+                    raise exc
+                return (await resp.read()).decode("utf-8", "replace")
+            finally:
+                resp.release()
+        except errors.KubeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped into our tree
+            raise errors.wrap(exc) from exc
+
+    try:
+        return await retry_async(once, retryable=_retryable, reason="kubernetes log")
+    except errors.KubeError:  # gone, never started, or the API kept failing: the exit code is what counts
         return ""

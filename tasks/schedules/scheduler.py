@@ -17,7 +17,9 @@ changes in RedBeat 2.4.2's `RedBeatScheduler`, and why:
 
 The leader lock is RedBeat's own (`redbeat_lock_key`, `redbeat_lock_timeout`): one beat fires, the
 others wait in `beat_init` and take over when the leader's lock expires (SIGKILL) or is released
-(SIGTERM).  A leader that cannot extend its lock stops (redis-py raises LockNotOwnedError).
+(SIGTERM).  A leader whose lock expired (Redis away longer than the timeout) takes it again if it is free,
+else stands by, polling it each tick; a tick that finds Redis unreachable fires nothing and retries in a
+second — beat never ends because Redis restarted.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import redis
 from celery.schedules import BaseSchedule, schedstate
 from celery.utils.log import get_logger
 from redbeat.decoder import RedBeatJSONDecoder, RedBeatJSONEncoder
@@ -258,6 +261,10 @@ class Entry(RedBeatSchedulerEntry):
     __next__ = next = _next_instance
 
 
+REDIS_RETRY_SECONDS = 1.0
+"""How soon a tick that found Redis unreachable tries again."""
+
+
 @dataclass
 class Tick:
     """The last tick: how long it took (wall clock, and this process's CPU), how many entries it loaded and fired."""
@@ -309,9 +316,31 @@ class Scheduler(RedBeatScheduler):
         return self._load(client, list(due) + list(upcoming))
 
     def tick(self, min=min, **kwargs):
-        """Fire every due entry: their messages in one pipelined batch, then their runs in one more."""
-        if self.lock_key:
+        """Fire every due entry: their messages in one pipelined batch, then their runs in one more.
+
+        Redis unreachable (restarting) fires nothing and tries again in a second, instead of ending beat; a
+        leader lock that expired meanwhile is taken again if no other beat took it (else this one stands by)."""
+        try:
+            if self.lock_key and not self._keep_lock():
+                return self.max_interval
+            return self._tick(min)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            logger.warning("beat: Redis unreachable (%s: %s); firing nothing until it answers", type(exc).__name__, exc)
+            return REDIS_RETRY_SECONDS
+
+    def _keep_lock(self) -> bool:
+        """Extend the leader lock; False if another beat holds it now."""
+        try:
             self.lock.extend(int(self.lock_timeout))
+            return True
+        except redis.exceptions.LockError:
+            if self.lock.acquire(blocking=False):
+                logger.warning("beat: the leader lock had expired (Redis was away?); taken again")
+                return True
+            logger.info("beat: another beat holds the leader lock; standing by")
+            return False
+
+    def _tick(self, min) -> float:
         started, cpu = time.monotonic(), time.process_time()
         remaining: list[float] = []
         loaded = self.schedule

@@ -13,6 +13,12 @@ def task_done(task_id: str) -> str:
     return f"{PREFIX}task-done:{task_id}"
 
 
+def task_alive(task_id: str) -> str:
+    """When a worker last worked on the task (epoch seconds; refreshed while a step runs): the watcher re-sends only
+    tasks that neither changed nor were worked on for a while (tasks/watcher.py `sweep`)."""
+    return f"{PREFIX}task-alive:{task_id}"
+
+
 def active_tasks() -> str:
     """The set of ids of every task not yet in a terminal state (what reconciliation walks)."""
     return f"{PREFIX}tasks-active"
@@ -102,3 +108,8 @@ def backup_stats(namespace: str, cluster: str) -> str:
 def task_stats() -> str:
     """Hash of task duration buckets per kind and final state."""
     return f"{PREFIX}stats:tasks"
+
+
+def retry_stats() -> str:
+    """Hash `<process>:<reason>` → retries of Kubernetes calls made by the workers and the watcher."""
+    return f"{PREFIX}stats:retries"

@@ -9,9 +9,19 @@ Per cluster and repo (`keys.backup_stats`): `<repo>:runs`, `<repo>:failures`, `<
 `<repo>:last_success`, `<repo>:last_failure` (epoch seconds), and a duration histogram
 (`<repo>:duration:count`, `:sum`, `:le:<bound>` cumulative).  Per task kind and final state
 (`keys.task_stats`): `<kind>:<state>:count`, `:sum`, `:le:<bound>`.
+
+Retries (`keys.retry_stats`, `<process>:<reason>`) are the exception to "at the moment it becomes true": a
+retry happens inside a Kubernetes call, where a Redis round trip (or Redis being down) has no place, so
+each process counts them in memory (`tasks/retries.py` RETRIES) and a `RetryFlusher` adds what is new to
+Redis — after each Celery task in a worker, every few seconds in the watcher; the job-runner (no Redis)
+ends its Job's log with them and the watcher counts them when it records the Job's end.  A flush that fails keeps
+its delta for the next one; MULTI makes a flush all or nothing, so nothing is counted twice.
 """
 from __future__ import annotations
 
+import logging
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +29,8 @@ from . import keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from .records import TaskRecord
+
+log = logging.getLogger("brq.stats")
 
 BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0)
 """Upper bounds (seconds) of the duration histograms; +Inf is the count."""
@@ -134,4 +146,73 @@ def read_tasks(client: Any) -> dict[tuple[str, str], Histogram]:
     for prefix, hist in _histograms(data).items():
         kind, _, state = prefix.rpartition(":")
         out[(kind, state)] = hist
+    return out
+
+
+# -- retries (tasks/retries.py RETRIES) ----------------------------------------------------------------------
+
+class RetryFlusher:
+    """Adds a process's in-memory retry counts (`counter`: reason → retries) to Redis, the part not yet added."""
+
+    def __init__(self, counter: Counter, process: str):
+        self.counter = counter
+        self.process = process
+        self.flushed: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def flush(self, client: Any) -> int:
+        """Add what is new since the last flush; returns how many retries that was. Raises if Redis fails
+        (nothing is then marked flushed: the next flush adds it)."""
+        with self._lock:
+            delta = {reason: n - self.flushed[reason] for reason, n in list(self.counter.items())
+                     if n > self.flushed[reason]}
+            if not delta:
+                return 0
+            with client.pipeline(transaction=True) as pipe:
+                for reason, n in delta.items():
+                    pipe.hincrby(keys.retry_stats(), f"{self.process}:{reason}", n)
+                pipe.execute()
+            self.flushed.update(delta)
+            return sum(delta.values())
+
+    def flush_quietly(self, client: Any) -> None:
+        try:
+            self.flush(client)
+        except Exception as exc:  # noqa: BLE001 - metrics never fail the work; kept for the next flush
+            log.debug("retry counters not flushed: %s", exc)
+
+    def start(self, client: Any, every: float = 5.0) -> threading.Thread:
+        """Flush every `every` seconds in a daemon thread (for a process without a natural point to flush)."""
+        def loop() -> None:
+            stop = threading.Event()
+            while not stop.wait(every):
+                self.flush_quietly(client)
+        thread = threading.Thread(target=loop, name=f"retry-flusher-{self.process}", daemon=True)
+        thread.start()
+        return thread
+
+
+def count_logged_retries(client: Any, log_text: str, process: str = "job-runner") -> None:
+    """Add the retries a Job's log ends with (tasks/retries.py `summary`: the job-runner has no Redis); called once
+    per Job, when its end is recorded.  Best effort: a failure loses these counts, never the recording."""
+    from ..retries import parse_summary
+
+    found = parse_summary(log_text or "")
+    if not found:
+        return
+    try:
+        with client.pipeline(transaction=True) as pipe:
+            for reason, n in found.items():
+                pipe.hincrby(keys.retry_stats(), f"{process}:{reason}", n)
+            pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - metrics never fail the work
+        log.warning("the job-runner's retries were not counted: %s", exc)
+
+
+def read_retries(client: Any) -> dict[tuple[str, str], int]:
+    """{(process, reason): retries} of every process that flushed."""
+    out = {}
+    for name, value in (client.hgetall(keys.retry_stats()) or {}).items():
+        process, _, reason = _text(name).partition(":")
+        out[(process, reason)] = int(_text(value))
     return out

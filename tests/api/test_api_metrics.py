@@ -97,3 +97,17 @@ def test_a_last_backup_from_before_the_counters_still_shows(as_, rt):
                                      last_backup={"local": {"label": "L", "type": "full", "finished": 1.7e9}}))
     got = samples(as_("viewer").get("/metrics"))
     assert got[("brq_backup_last_success_timestamp_seconds", lab("old", "local"))] == 1.7e9
+
+
+def test_retries_of_the_workers_and_the_watcher_show_for_tokens_that_see_every_namespace(as_, rt):
+    from collections import Counter
+
+    from tasks.state.stats import RetryFlusher
+    RetryFlusher(Counter({"kubernetes create": 3, "kubernetes exec": 1}), "worker").flush(rt.redis)
+    RetryFlusher(Counter({"kubernetes watch": 5}), "watcher").flush(rt.redis)
+    got = samples(as_("admin").get("/metrics"))
+    assert got[("brq_retries_total", (("process", "worker"), ("reason", "kubernetes create")))] == 3
+    assert got[("brq_retries_total", (("process", "worker"), ("reason", "kubernetes exec")))] == 1
+    assert got[("brq_retries_total", (("process", "watcher"), ("reason", "kubernetes watch")))] == 5
+    # process-wide figures are not a namespace's: a namespace-scoped token does not see them
+    assert not any(name.startswith("brq_retries") for name, _ in samples(as_("viewer").get("/metrics")))

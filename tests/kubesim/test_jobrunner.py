@@ -96,6 +96,42 @@ async def test_a_stream_closed_without_its_status_is_121(kubesim, namespace, rep
     assert err.endswith(f"job-runner: exec stream in {namespace}/repo-0 closed without a status frame\n")
 
 
+async def test_a_stream_lost_after_pgbackrest_logged_its_end_exits_with_that_outcome(kubesim, namespace, repo_host):
+    ctx = ssl.create_default_context(cafile=kubesim.ca_file)
+    end = "2026-11-27 03:46:36.160 P00   INFO: backup command end: aborted with exception [050]"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {kubesim.token}"}) as session:
+        # a budget of several: an exec of an earlier test ending meanwhile (its pod deleted) may take one
+        async with session.put(f"{kubesim.server}/kubesim/faults", json={"exec_drop_status": 5}, ssl=ctx) as resp:
+            assert resp.status == 200
+        try:
+            # `backup` is the command run ($0 of the script): its logged end is what the exit code is
+            code, out, err = await job_runner(*exec_args(kubesim.kubeconfig, namespace, SELECTOR, "sh", "-c",
+                                                         f"echo '{end}'; exit 50", "backup"))
+        finally:
+            async with session.put(f"{kubesim.server}/kubesim/faults", json={"counters": {}}, ssl=ctx) as resp:
+                assert resp.status == 200
+    assert (code, out) == (50, end + "\n"), err
+    assert err.endswith("closed without a status frame, after the command logged its end: exit code 50\n"), err
+
+
+async def test_an_exec_refused_with_5xx_is_tried_again_and_the_retries_end_its_log(kubesim, namespace, repo_host):
+    ctx = ssl.create_default_context(cafile=kubesim.ca_file)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {kubesim.token}"}) as session:
+        async with session.put(f"{kubesim.server}/kubesim/faults", ssl=ctx,
+                               json={"error_rate": 1.0, "error_codes": [503], "match_paths": ["/exec"]}) as resp:
+            assert resp.status == 200
+        try:
+            code, out, err = await job_runner(*exec_args(kubesim.kubeconfig, namespace))
+            async with session.get(f"{kubesim.server}/kubesim/faults", ssl=ctx) as resp:
+                counters = (await resp.json())["counters"]
+        finally:
+            async with session.put(f"{kubesim.server}/kubesim/faults", json={"counters": {}}, ssl=ctx) as resp:
+                assert resp.status == 200
+    assert counters["errors"] == 6, counters        # refused each time: nothing ran, so it was asked 6 times
+    assert (code, out) == (122, ""), err
+    assert err.endswith('job-runner: retried Kubernetes calls: {"kubernetes exec":5}\n'), err
+
+
 async def test_an_api_refusal_is_122(kubesim, namespace, repo_host, tmp_path):
     config = kubesim.config()
     config["users"][0]["user"]["token"] = "not-a-token"

@@ -87,13 +87,17 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def start_worker(self, name: str = "worker0") -> subprocess.Popen:
+    def start_worker(self, name: str = "worker0", env: dict[str, str] | None = None,
+                     config: list[str] | None = None) -> subprocess.Popen:
+        """`config`: Celery settings after `--` (`worker_soft_shutdown_timeout=5`), as k8s/worker.yaml gives them."""
         return self._spawn(name, [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-Q", "brq",
                                   "-c", str(self.worker_concurrency), "--pool=prefork", "-n", f"{name}@%h",
-                                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"])
+                                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+                                  *(["--", *config] if config else [])],
+                           env=env)
 
-    def start_watcher(self, name: str = "watcher") -> subprocess.Popen:
-        return self._spawn(name, [sys.executable, "-m", "tasks.watcher"])
+    def start_watcher(self, name: str = "watcher", env: dict[str, str] | None = None) -> subprocess.Popen:
+        return self._spawn(name, [sys.executable, "-m", "tasks.watcher"], env=env)
 
     def start_beat(self, name: str = "beat", env: dict[str, str] | None = None) -> subprocess.Popen:
         """Celery beat with RedBeat (tasks/beat.py); several elect one leader by a Redis lock."""
@@ -128,6 +132,22 @@ class Stack:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+    def stop_redis(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        """Stop Redis as a pod's end would (SIGTERM: AOF flushed; SIGKILL: the last second may be lost)."""
+        proc = self.redis.popen
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def start_redis(self) -> None:
+        """Start Redis again on the same port and directory: it reloads its AOF."""
+        self.redis.start()
 
     def tail(self, name: str, lines: int = 80) -> str:
         try:

@@ -551,7 +551,7 @@ async def test_how_an_exec_stream_ends(scripted, frames, outcome):
     (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", errors.Unavailable, "not a websocket upgrade"),
     (b"SSH-2.0-OpenSSH\r\n", errors.Unavailable, "not an HTTP/1.1 status line"),
 ])
-async def test_a_refused_or_wrong_handshake_is_an_api_error(scripted, answer, error, message):
+async def test_a_refused_or_wrong_handshake_is_an_api_error(scripted, no_backoff, answer, error, message):
     async def handler(reader, writer):
         if answer == "accept":
             await upgrade(reader, writer, accept="d3Jvbmc=")
@@ -567,7 +567,28 @@ async def test_a_refused_or_wrong_handshake_is_an_api_error(scripted, answer, er
     async with lite.Client(srv.config) as kube:
         with pytest.raises(error, match=message):
             await kube.exec_(namespace="ns", pod="p", container="c", command=["x"])
-    assert srv.connections == 1         # an exec is never retried
+    # an exec is retried only when its upgrade was refused with a 5xx/429 (nothing ran); never otherwise
+    assert srv.connections == (6 if answer[:12] == b"HTTP/1.1 500" else 1)
+
+
+async def test_an_exec_refused_with_a_5xx_is_tried_again_and_runs_once(scripted, no_backoff):
+    from tasks.retries import RETRIES
+    before = RETRIES["kubernetes exec"]
+
+    async def handler(reader, writer):
+        if srv.connections == 1:
+            await read_request(reader)
+            writer.write(response(503, b'{"kind": "Status", "message": "kubesim fault injected"}'))
+        else:
+            await upgrade(reader, writer)
+            writer.write(frame(BINARY, b"\x01ran") + frame(BINARY, b'\x03{"status": "Success"}'))
+        await writer.drain()
+
+    srv = await scripted(handler)
+    async with lite.Client(srv.config) as kube:
+        result = await kube.exec_(namespace="ns", pod="p", container="c", command=["x"])
+    assert (result.exit_code, result.stdout, srv.connections) == (0, b"ran", 2)
+    assert RETRIES["kubernetes exec"] == before + 1
 
 
 async def test_rest_answers_by_length_in_chunks_or_to_the_end_on_kept_alive_connections(scripted):

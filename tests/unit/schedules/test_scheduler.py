@@ -192,3 +192,50 @@ def test_many_entries_due_in_one_tick_go_in_grouped_messages_each_with_its_slot(
     scheduler.tick()  # recorded: not due again this second (in the next one, only the next slot)
     again = sent_messages(redis_client)[len(sent):]
     assert all(m["kwargs"]["slot"] == first_slot + 1 for m in again), again
+
+
+def test_beat_outlives_a_redis_restart_and_takes_its_lock_again_unless_another_beat_has_it(tmp_path):
+    """A tick while Redis is down fires nothing and does not end beat; once Redis is back (here without persistence:
+    the lock is gone) the leader takes its lock again and fires; if another beat took the lock, it stands by."""
+    import redis
+    from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis
+
+    from tasks.schedules.scheduler import REDIS_RETRY_SECONDS
+    from tasks.schedules.store import ScheduleStore
+    from tests.support.servers import RedisServer
+
+    server = RedisServer(str(tmp_path / "redis")).start()
+    celery = make_celery(server.url)
+    configure(celery, redis_url=server.url, beat=BeatSettings(max_interval=1, lock_timeout=5))
+    client = redis.Redis.from_url(server.url)
+    scheduler = Scheduler(app=celery, max_interval=1)
+    try:
+        beat_redis = get_redis(celery)
+        lock = beat_redis.lock(scheduler.lock_key, timeout=scheduler.lock_timeout, sleep=0.1)
+        lock.lua_extend = beat_redis.register_script(LUA_EXTEND_TO_SCRIPT)  # as RedBeat's beat_init does
+        assert lock.acquire(blocking=False)
+        scheduler.lock = lock
+
+        def due(name: str) -> None:
+            ScheduleStore(client).create(Schedule(name=name, namespace="demo", cluster="c1", cron="* * * * * *"),
+                                         now=time.time() - 2)
+
+        server.stop()
+        assert scheduler.tick() == REDIS_RETRY_SECONDS  # no exception: beat carries on
+        server.start()
+        due("first")
+        scheduler.tick()
+        assert client.get(scheduler.lock_key) == lock.local.token  # taken again
+        assert [m["kwargs"]["name"] for m in sent_messages(client)] == ["first"]
+
+        client.delete("brq")
+        client.set(scheduler.lock_key, b"another-beat", px=5000)
+        due("second")
+        assert scheduler.tick() == scheduler.max_interval
+        assert sent_messages(client) == [] and client.get(scheduler.lock_key) == b"another-beat"
+    finally:
+        client.delete(scheduler.lock_key)
+        scheduler.lock = None
+        scheduler.close()
+        client.close()
+        server.stop()
