@@ -9,6 +9,11 @@ streams its output to this pod's log, and exits with its exit code — so the
 Job's pod carries pgBackRest's exit code and the watcher can read it.  With
 `--progress-argv` (an `info --output=text` command) it samples progress every
 few seconds and writes it on its own Job as the `brq.io/progress` annotation.
+When the command succeeded it writes `brq.io/outcome` on its Job before it
+exits: `{"exit_code": 0, "label": "<new backup label>" | null, "retries": {…}}`,
+so the watcher records the step from the Job's own Complete event, without
+listing the pod and reading its log (two API calls per completion, which
+queue behind each other when many Jobs end together: bench/load_bench.py).
 
 Exit codes of its own, beside pgBackRest's: 120 no ready pod, 121 the exec
 stream was lost (outcome unknown), 122 the Kubernetes API failed (or no usable
@@ -38,6 +43,8 @@ from .retries import RETRIES, summary
 
 NO_POD, STREAM_LOST, API_FAILED = 120, 121, 122
 PROGRESS_ANNOTATION = "brq.io/progress"
+OUTCOME_ANNOTATION = "brq.io/outcome"
+BACKUP_LABEL = re.compile(r"new backup label = (\S+)")  # pgBackRest's line naming the backup it made
 COMMAND_END = re.compile(rb"P\d+ +INFO: ([a-z-]+) command end: (?:completed successfully|aborted with exception \[(\d+)\])")
 TAIL_BYTES = 64 * 1024  # of the command's output kept to read its end from
 
@@ -126,10 +133,12 @@ async def run_exec(args: argparse.Namespace) -> int:
         if args.progress_argv:
             sampler = asyncio.create_task(_progress_loop(kube, args, pod, stop))
         seen = bytearray()
+        labels = LabelScanner()
 
         async def write(channel: int, data: bytes) -> None:
             seen.extend(data)
             del seen[:-TAIL_BYTES]
+            labels.feed(data)
             await _write(channel, data)
 
         try:
@@ -139,6 +148,8 @@ async def run_exec(args: argparse.Namespace) -> int:
             code = logged_outcome(bytes(seen), args.argv)
             if code is not None:
                 print(f"job-runner: {exc}, after the command logged its end: exit code {code}", file=sys.stderr)
+                if code == 0:
+                    await annotate_outcome(kube, args.namespace, labels.label)
                 return code
             print(f"job-runner: {exc}", file=sys.stderr)
             return STREAM_LOST
@@ -150,7 +161,37 @@ async def run_exec(args: argparse.Namespace) -> int:
             if sampler is not None:
                 await sampler
         print(f"job-runner: exit code {result.exit_code}", file=sys.stderr)
+        if result.exit_code == 0:
+            await annotate_outcome(kube, args.namespace, labels.label)
         return result.exit_code
+
+
+class LabelScanner:
+    """The last `new backup label = …` in a stream of output chunks (a line may be split across chunks)."""
+
+    def __init__(self) -> None:
+        self.label: str | None = None
+        self._carry = ""
+
+    def feed(self, data: bytes) -> None:
+        text = self._carry + data.decode("utf-8", "replace")
+        found = BACKUP_LABEL.findall(text)
+        if found:
+            self.label = found[-1]
+        self._carry = text[-256:]
+
+
+async def annotate_outcome(kube: lite.Client, namespace: str, label: str | None) -> None:
+    """`brq.io/outcome` on this pod's Job (named by $BRQ_JOB_NAME): best effort — without it the watcher reads
+    this pod's log instead (and the retries summary line ends that log either way)."""
+    job = os.environ.get("BRQ_JOB_NAME")
+    if not job:
+        return
+    outcome = {"exit_code": 0, "label": label, "retries": dict(sorted(RETRIES.items()))}
+    try:
+        await kube.patch_job_annotations(namespace, job, {OUTCOME_ANNOTATION: json.dumps(outcome, sort_keys=True)})
+    except errors.KubeError as exc:
+        print(f"job-runner: could not note the outcome on job {job}: {exc}", file=sys.stderr)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -7,19 +7,17 @@ Celery app gets its broker URL here, never from a module-level global.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass, field
 
 import redis
 
 from .celery_app import app as celery_app
+from .jobrunner import BACKUP_LABEL as _LABEL  # one definition: the job-runner reads it too
 from .pgbackrest import errors as pberrors
 from .settings import Settings, load_settings_from_environ
 from .state.clusters import ClusterStore
 from .state.records import TaskStore
-
-_LABEL = re.compile(r"new backup label = (\S+)")
 
 
 @dataclass

@@ -26,7 +26,7 @@ import time
 import redis
 from kubernetes_asyncio import client
 
-from . import logs, topology
+from . import jobrunner, logs, topology
 from .kube import objects
 from .kube.watching import follow
 from .retries import RETRIES, backoff
@@ -241,7 +241,12 @@ class Watcher:
         if outcome is None or _step_done(rec, name):
             return
         if outcome == "Complete":
-            await self.record_step(task_id, name, SUCCESS, exit_code=0, log_text=await self._log(api, job))
+            noted = annotated_outcome(job)
+            if noted is not None:  # the job-runner noted its outcome on the Job: no pod list, no log read
+                await self.record_step(task_id, name, SUCCESS, exit_code=0, details=noted["details"],
+                                       retries=noted["retries"])
+            else:
+                await self.record_step(task_id, name, SUCCESS, exit_code=0, log_text=await self._log(api, job))
             return
         reason, message = failure_reason(job)
         exit_code, log_text, pod_said = await self._exit_code(api, job)
@@ -277,16 +282,20 @@ class Watcher:
         return code, text, said
 
     async def record_step(self, task_id: str, job_name: str, state: str, *, exit_code: int | None,
-                          error: dict | None = None, log_text: str = "") -> None:
+                          error: dict | None = None, log_text: str = "", details: dict | None = None,
+                          retries: dict | None = None) -> None:
+        """Record the Job's end in its step (once); `details` (the label) and `retries` default to what
+        `log_text`, the pod's log, says."""
         recorded = []
+        if details is None:
+            details = self.rt.step_details(log_text)
 
         def change(r: TaskRecord) -> None:
             for step in r.steps:
                 if step.get("job") == job_name:
                     if step.get("state") in (SUCCESS, FAILURE):
                         return
-                    step.update(state=state, exit_code=exit_code, error=error, finished=time.time(),
-                                **self.rt.step_details(log_text))
+                    step.update(state=state, exit_code=exit_code, error=error, finished=time.time(), **details)
                     if job_name not in r.jobs:  # a worker killed between creating the Job and noting it
                         r.jobs.append(job_name)
                     recorded.append(step)
@@ -294,8 +303,28 @@ class Watcher:
         await asyncio.to_thread(self.rt.tasks.update, task_id, change)
         if recorded:
             log.info("task %s: job %s ended %s (exit %s)", task_id, job_name, state, exit_code)
-            await asyncio.to_thread(stats.count_logged_retries, self.rt.redis, log_text)  # the job-runner's
+            if retries is not None:  # the job-runner's
+                await asyncio.to_thread(stats.count_retries, self.rt.redis, retries)
+            else:
+                await asyncio.to_thread(stats.count_logged_retries, self.rt.redis, log_text)
             self.rt.send("brq.advance", task_id)
+
+
+def annotated_outcome(job: dict) -> dict | None:
+    """What the job-runner noted on a Job that succeeded (`brq.io/outcome`, tasks/jobrunner.py): the step's details
+    (the backup label) and its retries; None when it is missing or unreadable (then the pod's log says it)."""
+    raw = (job["metadata"].get("annotations") or {}).get(jobrunner.OUTCOME_ANNOTATION)
+    if not raw:
+        return None
+    try:
+        noted = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(noted, dict) or noted.get("exit_code") != 0:
+        return None
+    label, retries = noted.get("label"), noted.get("retries")
+    return {"details": {"label": label} if isinstance(label, str) and label else {},
+            "retries": retries if isinstance(retries, dict) else {}}
 
 
 def _waiting_on_job(rec: TaskRecord) -> bool:

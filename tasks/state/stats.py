@@ -197,7 +197,12 @@ def count_logged_retries(client: Any, log_text: str, process: str = "job-runner"
     per Job, when its end is recorded.  Best effort: a failure loses these counts, never the recording."""
     from ..retries import parse_summary
 
-    found = parse_summary(log_text or "")
+    count_retries(client, parse_summary(log_text or ""), process)
+
+
+def count_retries(client: Any, found: dict[str, int], process: str = "job-runner") -> None:
+    """Add `found` ({reason: retries}, e.g. what a Job's `brq.io/outcome` annotation names) to the counts."""
+    found = {str(reason): int(n) for reason, n in (found or {}).items() if isinstance(n, int) and n > 0}
     if not found:
         return
     try:

@@ -199,7 +199,7 @@ def test_concurrent_posts_for_one_cluster_get_one_202(conc):
         assert holders == {winner}, (cluster, answers)  # every refusal names the one accepted task
         accepted.append(winner)
     recs = _wait_terminal(stack, r, accepted)
-    assert {rec.state for rec in recs.values()} == {"SUCCESS"}
+    assert {rec.state for rec in recs.values()} == {"SUCCESS"}, [rec.error for rec in recs.values()][:2]
 
 
 def test_many_backups_and_infos_through_both_apis_each_handled_once(conc):

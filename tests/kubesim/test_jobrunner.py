@@ -164,3 +164,21 @@ async def test_in_a_job_it_uses_its_service_account_and_writes_progress_on_its_j
     assert log == (f"job-runner: exec in {namespace}/repo-0 (pgbackrest): sh -c echo out; echo err >&2; sleep 2; "
                    "exit 3\nout\nerr\njob-runner: exit code 3\n")
     assert done.metadata.annotations["brq.io/progress"] == '{"percent": 42.5}'
+
+
+async def test_in_a_job_that_succeeds_it_notes_its_outcome_and_label_on_its_job(api, namespace, repo_host):
+    batch = client.BatchV1Api(api)
+    script = "echo 'P00   INFO: new backup label = 20261127-010203F'; echo 'P00   INFO: expire command end: ok'"
+    command = ["python", "-m", "tasks.jobrunner", "exec", "--namespace", namespace, "--selector", SELECTOR,
+               "--container", "pgbackrest", "--", "sh", "-c", script]
+    await batch.create_namespaced_job(namespace, {"metadata": {"name": "backup-2"}, "spec": {
+        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{
+            "name": "job-runner", "image": "backrest-queue:dev", "command": command,
+            "env": [{"name": "BRQ_JOB_NAME", "value": "backup-2"}]}]}}}})
+    done = await eventually(lambda: batch.read_namespaced_job("backup-2", namespace),
+                            lambda j: condition(j, "Complete") or condition(j, "Failed"), timeout=60,
+                            what="job finished")
+    assert condition(done, "Complete") is not None
+    # the Complete Job carries it: the watcher records the step from this object alone
+    assert json.loads(done.metadata.annotations["brq.io/outcome"]) == {
+        "exit_code": 0, "label": "20261127-010203F", "retries": {}}

@@ -14,11 +14,35 @@ create-cluster makes: `ensure_job_runner_account` makes it for clusters whose re
 """
 from __future__ import annotations
 
+import os
 import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # `tests` is not installed
 
 
 def runner(seconds: float) -> list[str]:
-    return ["sh", "-c", f"exec sleep {seconds:g}", "job-runner"]
+    """Sleep, then end as the job-runner ends a backup that succeeded: pgBackRest's label line in the log and the
+    `brq.io/outcome` annotation on the Job (tasks/jobrunner.py `annotate_outcome`, through the pod's service
+    account), which the watcher records the step from."""
+    return ["sh", "-c", f"sleep {seconds:g}; echo \"new backup label = cheap-$BRQ_JOB_NAME\"; "
+            f"PYTHONPATH={ROOT} exec python -m tests.support.cheap_jobs --note-outcome", "job-runner"]
+
+
+def note_outcome() -> int:
+    """In a cheap Job's pod: the job-runner's own last step, `annotate_outcome`."""
+    import asyncio
+    import os
+
+    from tasks import jobrunner
+    from tasks.kube import lite
+
+    namespace = open("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read().strip()
+
+    async def note() -> None:
+        async with lite.Client(lite.load(None)) as kube:
+            await jobrunner.annotate_outcome(kube, namespace, f"cheap-{os.environ.get('BRQ_JOB_NAME')}")
+    asyncio.run(note())
+    return 0
 
 
 def worker_argv(python: str, seconds: float, name: str, concurrency: int = 2) -> list[str]:
@@ -56,6 +80,8 @@ def write_ready_clusters(r, namespace: str, names: list[str], storage_types: tup
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--note-outcome"]:
+        sys.exit(note_outcome())
     seconds = float(argv[0])
     rest = argv[1:]
     if rest and rest[0] == "--":
