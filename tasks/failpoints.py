@@ -4,12 +4,12 @@ buggify), so a process death lands exactly between two effects instead of wherev
     failpoints.hit("backup.job-created")
 
 does nothing (one dict lookup) unless the process was started with `BRQ_FAILPOINTS="name[,name…]"` naming it.
-An armed point, when reached, logs one line and then SIGKILLs the whole worker: the Celery main process and its
+An armed point, when reached, logs one line and then SIGKILLs the whole worker (or beat): the Celery main process and its
 prefork pool (their process group), so the step's message stays unacknowledged in Redis exactly as after a real
 crash (power loss, OOM kill).  `name=sleep:N` instead holds the step N seconds (a long step, for a test that
 stops the worker while it works).  Each point fires at most once per process.  Never set it in production.
 
-The points (tasks/steps.py, tasks/restore.py):
+The points (tasks/steps.py, tasks/restore.py, tasks/schedules/scheduler.py):
 
     backup.steps-planned      backup: its steps (and their Jobs' names) are recorded, no Job exists yet
     backup.job-created        backup: the step's Job exists, the record does not note it as started
@@ -23,7 +23,10 @@ The points (tasks/steps.py, tasks/restore.py):
     restore.backup-chained    restore `done` with `backup_after`: the restore finished and its backup task exists,
                               but no message was sent for that backup yet
 
-(The watcher, the API and beat have no points: tests kill them from outside, at any moment.)
+    beat.slots-sent           beat (tasks/schedules/scheduler.py): a tick's due slots are sent, their runs are not
+                              recorded (the leader dies mid-tick; the standby must neither lose nor double a slot)
+
+(The watcher and the API have no points: tests kill them from outside, at any moment.)
 """
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ from celery.utils.log import get_logger
 from redbeat.decoder import RedBeatJSONDecoder, RedBeatJSONEncoder
 from redbeat.schedulers import RedBeatSchedulerEntry, RedBeatScheduler, ensure_conf, get_redis
 
+from .. import failpoints
 from . import entries
 from .cron import parse_cached
 
@@ -395,6 +396,7 @@ class Scheduler(RedBeatScheduler):
         except Exception:  # noqa: BLE001 - record nothing: every one of them is due again next tick
             logger.exception("beat: publishing %d slot(s) failed", len(items))
             return others
+        failpoints.hit("beat.slots-sent")
         self.record_runs(cron_due, [_slot_time(item) for item in items])
         return others + cron_due
 

@@ -284,3 +284,47 @@ def test_a_slot_sent_twice_makes_one_backup(stack):
         stack.call("DELETE", f"{SCHEDULES}/dup")
         celery.close()
         client.close()
+
+
+def test_a_beat_leader_killed_mid_tick_loses_and_doubles_no_slot(stack):
+    """The leader dies after sending a tick's slot and before recording it (failpoint `beat.slots-sent`); the
+    standby takes over: that slot makes one backup, every slot from it on is accounted for once (a backup, or a
+    skip with its reason), and no slot makes two backups."""
+    cluster = "sched-midtick"
+    create_cluster(stack, cluster, "local")
+    stack.stop_process("beat")
+    stack.start_beat("beat-mid", env={"BRQ_FAILPOINTS": "beat.slots-sent"})
+    deadline = time.monotonic() + LOCK_TIMEOUT + 10
+    while "Acquired lock" not in stack.tail("beat-mid", 200):  # the failpoint beat leads
+        assert time.monotonic() < deadline, stack.tail("beat-mid")
+        time.sleep(0.2)
+    stack.start_beat("beat")  # the standby
+    cron = "*/3 * * * * *"
+    try:
+        with schedule(stack, "midtick", cluster, cron):
+            uid = ScheduleStore(redis.Redis.from_url(stack.redis.url)).get("demo", "midtick").uid
+            assert stack.procs["beat-mid"].wait(timeout=30) == -signal.SIGKILL, stack.tail("beat-mid")
+            assert "failpoint beat.slots-sent" in stack.tail("beat-mid", 50)
+            killed_at = time.time()
+            runs = wait_for(stack, "midtick", lambda rs: len([r for r in rs if r["outcome"] == "run" and
+                                                               ts(r["recorded"]) > killed_at + 1]) >= 2, timeout=60)
+            assert "Acquired lock" in stack.tail("beat", 400)
+    finally:
+        stack.stop_process("beat-mid")
+    slots = [int(ts(r["slot"])) for r in runs]
+    assert len(slots) == len(set(slots)), runs  # no slot recorded twice
+    first = min(slots)
+    sent = task_id_for(uid, first)  # the slot the dying leader sent
+    assert [r for r in runs if int(ts(r["slot"])) == first] == [
+        r for r in runs if r.get("task_id") == sent and r["outcome"] == "run"], runs
+    # every slot from the first to the last is there: nothing lost during the handover
+    parsed, t, expected = parse(cron), datetime.fromtimestamp(first, timezone.utc), []
+    while t.timestamp() <= max(slots):
+        expected.append(int(t.timestamp()))
+        t = parsed.next_after(t)
+    assert slots == expected, runs
+    assert all(r["outcome"] == "run" or r["reason"] for r in runs), runs
+    # one backup per slot that ran, none for a skipped one
+    tasks = scheduled_tasks(stack, cluster, "midtick")
+    assert sorted(t["id"] for t in tasks) == sorted(r["task_id"] for r in runs if r["outcome"] == "run")
+    assert stack.wait_task(sent, timeout=60)["state"] == "SUCCESS"
