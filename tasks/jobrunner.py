@@ -38,13 +38,14 @@ import re
 import signal
 import sys
 
+from . import topology
 from .kube import errors, lite
+from .pgbackrest.info import BACKUP_LABEL
 from .retries import RETRIES, summary
 
 NO_POD, STREAM_LOST, API_FAILED = 120, 121, 122
-PROGRESS_ANNOTATION = "brq.io/progress"
-OUTCOME_ANNOTATION = "brq.io/outcome"
-BACKUP_LABEL = re.compile(r"new backup label = (\S+)")  # pgBackRest's line naming the backup it made
+PROGRESS_ANNOTATION = topology.A_PROGRESS
+OUTCOME_ANNOTATION = topology.A_OUTCOME
 COMMAND_END = re.compile(rb"P\d+ +INFO: ([a-z-]+) command end: (?:completed successfully|aborted with exception \[(\d+)\])")
 TAIL_BYTES = 64 * 1024  # of the command's output kept to read its end from
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import redis
 
 from .celery_app import app as celery_app
-from .jobrunner import BACKUP_LABEL as _LABEL  # one definition: the job-runner reads it too
 from .pgbackrest import errors as pberrors
+from .pgbackrest.info import BACKUP_LABEL as _LABEL  # the job-runner reads it with the same one
 from .settings import Settings, load_settings_from_environ
 from .state.clusters import ClusterStore
 from .state.records import TaskStore

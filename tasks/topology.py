@@ -20,6 +20,8 @@ L_TASK = "brq.io/task"
 L_REPO = "brq.io/repo"
 L_KIND = "brq.io/kind"
 A_STORAGE = "brq.io/storage-type"
+A_PROGRESS = "brq.io/progress"   # on a backup Job: {"percent": …}, written by its job-runner
+A_OUTCOME = "brq.io/outcome"     # on a backup Job that succeeded: {"exit_code": 0, "label", "retries"} (job-runner)
 
 PGDATA_MOUNT = "/pgdata"
 SOCKET_DIR = "/pgsock"

@@ -26,7 +26,7 @@ import time
 import redis
 from kubernetes_asyncio import client
 
-from . import jobrunner, logs, topology
+from . import logs, topology
 from .kube import objects
 from .kube.watching import follow
 from .retries import RETRIES, backoff
@@ -42,6 +42,14 @@ LEASE_SECONDS = 10
 # BRQ_WATCHER_STALE_SECONDS / BRQ_WATCHER_SWEEP_SECONDS change them (conf/README.md: the fault tests use short ones)
 STALE_SECONDS = float(os.environ.get("BRQ_WATCHER_STALE_SECONDS") or 15)
 SWEEP_SECONDS = float(os.environ.get("BRQ_WATCHER_SWEEP_SECONDS") or 5)
+RESEND_MEMORY = 3600    # seconds the watcher remembers how often it re-sent a task
+
+
+def resend_hold(resent: int, stale: float | None = None) -> float:
+    """Seconds added to the staleness wait after the `resent`-th re-send (1, 2, …): 0, 1, 3, 7 … 63 × STALE, so
+    re-send n comes 2^(n-1) × STALE after the one before."""
+    stale = STALE_SECONDS if stale is None else stale
+    return stale * (2 ** min(max(resent, 1) - 1, 6) - 1)
 
 
 def job_outcome(job: dict) -> str | None:
@@ -207,8 +215,18 @@ class Watcher:
                 log.info("task %s (%s, %s) has not moved for %.0fs: re-sending it", rec.id, rec.kind, rec.phase,
                          now - last)
                 self.rt.send("brq.advance", rec.id)
-                # counts as activity: re-sent again only if this message is lost too, not on every sweep
-                await asyncio.to_thread(self.rt.redis.set, keys.task_alive(rec.id), repr(now), ex=3600)
+                await asyncio.to_thread(self._hold_after_resend, rec.id, now)
+
+    def _hold_after_resend(self, task_id: str, now: float) -> None:
+        """A re-send counts as activity, and each one waits twice as long as the one before (STALE_SECONDS, then
+        2×, 4× … 64×): a message that was lost is re-sent at once, but a task whose message only waits behind a
+        long queue (not lost at all) gets a few extra messages in all, not one per period."""
+        with self.rt.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(keys.task_resent(task_id))
+            pipe.expire(keys.task_resent(task_id), RESEND_MEMORY)
+            resent, _ = pipe.execute()
+        hold = resend_hold(int(resent))
+        self.rt.redis.set(keys.task_alive(task_id), repr(now + hold), ex=RESEND_MEMORY)
 
     async def on_job(self, api: client.ApiClient, kind: str, job: dict) -> None:
         labels = job["metadata"].get("labels") or {}
@@ -224,7 +242,7 @@ class Watcher:
         if rec is None or rec.is_terminal:
             return
         name = job["metadata"]["name"]
-        progress = (job["metadata"].get("annotations") or {}).get("brq.io/progress")
+        progress = (job["metadata"].get("annotations") or {}).get(topology.A_PROGRESS)
         if progress and not _step_done(rec, name):
             try:
                 value = json.loads(progress)
@@ -313,7 +331,7 @@ class Watcher:
 def annotated_outcome(job: dict) -> dict | None:
     """What the job-runner noted on a Job that succeeded (`brq.io/outcome`, tasks/jobrunner.py): the step's details
     (the backup label) and its retries; None when it is missing or unreadable (then the pod's log says it)."""
-    raw = (job["metadata"].get("annotations") or {}).get(jobrunner.OUTCOME_ANNOTATION)
+    raw = (job["metadata"].get("annotations") or {}).get(topology.A_OUTCOME)
     if not raw:
         return None
     try:

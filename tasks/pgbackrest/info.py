@@ -250,6 +250,7 @@ def _catalogue(raw: dict[str, Any]) -> Catalogue:
                      repos=tuple(repos))
 
 
+BACKUP_LABEL = re.compile(r"new backup label = (\S+)")  # `backup`'s line naming the backup it made
 _TEXT_PROGRESS = re.compile(r"^\s*status: .*\(backup/expire running - (\d{1,3}\.\d{2})% complete\)\s*$", re.M)
 
 

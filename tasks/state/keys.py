@@ -19,6 +19,12 @@ def task_alive(task_id: str) -> str:
     return f"{PREFIX}task-alive:{task_id}"
 
 
+def task_resent(task_id: str) -> str:
+    """How many times the watcher re-sent the task as stale: each re-send waits twice as long as the one before
+    (tasks/watcher.py `sweep`), so tasks queued behind a long backlog are not re-sent every period."""
+    return f"{PREFIX}task-resent:{task_id}"
+
+
 def active_tasks() -> str:
     """The set of ids of every task not yet in a terminal state (what reconciliation walks)."""
     return f"{PREFIX}tasks-active"

@@ -294,3 +294,26 @@ def test_a_job_whose_worker_died_before_noting_it_and_that_ended_with_no_watcher
     assert jobs_of(stack, task_id) == [job] and done["jobs"] == [job]
     assert recorded(stack, job) == 1
     next_backup_is_accepted(stack, SPARE[0] if point.startswith("backup") else RESTORES)
+
+
+# -- 6. a task queued behind nobody is re-sent with back-off, not every period ---------------------------------
+
+def test_a_task_whose_message_waits_in_the_queue_is_re_sent_ever_more_rarely_and_runs_once(faults):
+    """No worker runs for a while (a long backlog looks the same to the watcher): the queued task is stale, and
+    each re-send waits twice as long as the one before (3, 6, 12 … s here); the duplicates cost nothing once a
+    worker is back: one Job, one recorded end."""
+    stack = faults
+    stack.stop_process("worker0")
+    try:
+        task_id = submit(stack, f"clusters/{SPARE[0]}/backups", {"type": "incr"})
+        # stale after 3 s, then gaps of 3, 6, 12 s (+ up to 1 s each, the sweep's period): re-sent at 3–4, 6–8,
+        # 12–15, 24–28 s — at most 4 times in 25 s; every 3–4 s without the back-off (7 or 8 times)
+        time.sleep(25)
+        count = resent(stack, task_id)
+        assert 2 <= count <= 4, (count, stack.tail("watcher", 40))
+    finally:
+        fresh_worker(stack)
+    done = stack.wait_task(task_id, timeout=120)
+    assert done["state"] == "SUCCESS", done
+    (job,) = jobs_of(stack, task_id)
+    assert recorded(stack, job) == 1

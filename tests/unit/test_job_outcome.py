@@ -51,3 +51,4 @@ def test_the_watcher_takes_the_label_and_retries_from_the_annotation():
                                         json.dumps({"label": "L"})])
 def test_a_missing_failed_or_garbled_outcome_sends_the_watcher_to_the_log(annotation):
     assert annotated_outcome(job(annotation)) is None
+
