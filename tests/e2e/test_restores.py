@@ -157,22 +157,31 @@ def test_a_scheduled_backup_due_during_a_restore_is_skipped_and_recorded(stack):
     create_cluster(stack, name, "local")
     stack.psql("demo", name, "create table t(v text); insert into t values ('A')")
     assert backup(stack, name, "local", "full")["state"] == "SUCCESS"
-    status, answer = stack.call("POST", f"/api/v1/namespaces/demo/clusters/{name}/restores", {"storage_type": "local"})
-    assert status == 202, answer
-    status, body = stack.call("POST", SCHEDULES, {"name": "during-restore", "cluster": name,
-                                                  "schedule": "* * * * * *", "backup_type": "incr"})
-    assert status == 201, body
+    # a small restore in kubesim takes about a second: the worker holds the restore's Job step 4 s (failpoint
+    # sleep), so several slots fall while it runs; wait=0: the schedule exists from the preflight on
+    stack.stop_process("worker0")
+    stack.start_worker("worker0", env={"BRQ_FAILPOINTS": "restore.job-noted=sleep:4"})
     try:
-        done = stack.wait_task(answer["task_id"], timeout=300)
-        restore_end = ts(done["finished"])
-        shown = show(stack, "during-restore")
+        status, answer = stack.call("POST", f"/api/v1/namespaces/demo/clusters/{name}/restores",
+                                    {"storage_type": "local", "wait": 0})
+        assert status == 202, answer
+        status, body = stack.call("POST", SCHEDULES, {"name": "during-restore", "cluster": name,
+                                                      "schedule": "* * * * * *", "backup_type": "incr"})
+        assert status == 201, body
+        try:
+            done = stack.wait_task(answer["task_id"], timeout=300)
+            restore_end = ts(done["finished"])
+            shown = show(stack, "during-restore")
+        finally:
+            stack.call("DELETE", f"{SCHEDULES}/during-restore")
+            settle(stack, name)
     finally:
-        stack.call("DELETE", f"{SCHEDULES}/during-restore")
-        settle(stack, name)
+        stack.stop_process("worker0")
+        stack.start_worker("worker0")
     assert done["state"] == "SUCCESS", done
     assert rows(stack, name) == "A"
     during = [r for r in shown["runs"] if ts(r["slot"]) < restore_end - 1]
-    assert during, shown["runs"]
+    assert during, (done["created"], done["started"], done["finished"], body.get("created"), shown["runs"])
     # every slot while the restore ran was skipped, with the restore named; none started a backup
     assert all(r["outcome"] == "skipped" and r["reason"] in ("restoring", "busy") for r in during), during
     assert any(r["reason"] == "restoring" and answer["task_id"] in r["message"] for r in during), during
