@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import statistics
 import sys
 from dataclasses import dataclass
@@ -143,3 +144,13 @@ def machine() -> str:
     except OSError:
         load = float("nan")
     return f"{os.cpu_count()} cores, load {load:.2f} at start"
+
+
+def finish(stack, directory: str, keep: bool) -> None:
+    """Stop the bench's stack, print the load it ended under, and remove its directory unless asked to keep it."""
+    stack.stop()
+    print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
+    if not keep:
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        print(f"  kept {directory}")

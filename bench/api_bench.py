@@ -40,7 +40,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._common import (Api, create_cluster, exec_in, find_pod, machine, median, percentile,  # noqa: E402
+from bench._common import (Api, create_cluster, exec_in, find_pod, finish, machine, median, percentile,  # noqa: E402
                            redis_client, repo_host_selector, wait_done)
 from tasks.celery_app import QUEUE  # noqa: E402
 from tasks.pgbackrest import commands  # noqa: E402
@@ -499,12 +499,7 @@ def run(args: argparse.Namespace) -> None:
             stack.start_worker("worker0")
             asyncio.run(overhead(stack, r, args))
     finally:
-        stack.stop()
-        print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
-        if not args.keep:
-            shutil.rmtree(directory, ignore_errors=True)
-        else:
-            print(f"  kept {directory}")
+        finish(stack, directory, args.keep)
 
 
 def main() -> None:

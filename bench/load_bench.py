@@ -80,7 +80,6 @@ import json
 import multiprocessing
 import os
 import queue
-import shutil
 import sys
 import tempfile
 import threading
@@ -90,7 +89,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench._common import machine, percentile, redis_client  # noqa: E402
+from bench._common import finish, machine, percentile, redis_client  # noqa: E402
 from tasks.state import keys  # noqa: E402
 from tasks.state.records import TaskRecord  # noqa: E402
 from tests.support import cheap_jobs  # noqa: E402
@@ -573,12 +572,7 @@ def run(args: argparse.Namespace) -> None:
         if watch_proc is not None:
             watch_proc.terminate()
             watch_proc.join(5)
-        stack.stop()
-        print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
-        if not args.keep:
-            shutil.rmtree(directory, ignore_errors=True)
-        else:
-            print(f"  kept {directory}")
+        finish(stack, directory, args.keep)
 
 
 def main() -> None:

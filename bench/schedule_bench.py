@@ -255,19 +255,7 @@ def run_ours(args, server: RedisServer, client: redis.Redis) -> Run:
     app = make_celery(server.url)
     configure(app, redis_url=server.url, beat=BeatSettings(max_interval=args.max_interval,
                                                            lock_timeout=max(30.0, 3 * args.max_interval)))
-    scheduler = Measured(app=app, max_interval=args.max_interval)
-    acquire_distributed_beat_lock(sender=SimpleNamespace(scheduler=scheduler))  # as `celery beat` does at start
-    assert scheduler.lock is not None and scheduler.lock.owned()
-    start, end = window(time.time(), args.minutes)
-    expected = expected_slots(args, start, end)
-    drive(scheduler, run, expected, start, end, args)
-    scheduler.close()
-    run.sent, run.messages = scheduler.sent, scheduler.messages
-    run.queued = client.llen("brq")
-    run.memory_after = used_memory(client)
-    app.close()
-    analyse(run, expected, start, end, "")
-    return run
+    return measure(Measured(app=app, max_interval=args.max_interval), app, run, args, client, "")
 
 
 def run_stock(args, server: RedisServer, client: redis.Redis) -> Run:
@@ -291,7 +279,12 @@ def run_stock(args, server: RedisServer, client: redis.Redis) -> Run:
           f"bytes per schedule (RedBeat entry and score only: stock has no schedule record); MEMORY USAGE "
           f"{run.entry_bytes / args.schedules:.0f} bytes per schedule")
 
-    scheduler = stock.MeasuredStock(app=app, max_interval=args.max_interval, aligned=args.aligned)
+    return measure(stock.MeasuredStock(app=app, max_interval=args.max_interval, aligned=args.aligned), app, run, args,
+                   client, " (a fire's slot: its schedule's latest nominal slot when it was sent)")
+
+
+def measure(scheduler, app, run: Run, args, client: redis.Redis, what: str) -> Run:
+    """Lead as `celery beat` does at start, tick through the window, then take the run's figures and print them."""
     acquire_distributed_beat_lock(sender=SimpleNamespace(scheduler=scheduler))
     assert scheduler.lock is not None and scheduler.lock.owned()
     start, end = window(time.time(), args.minutes)
@@ -302,7 +295,7 @@ def run_stock(args, server: RedisServer, client: redis.Redis) -> Run:
     run.queued = client.llen("brq")
     run.memory_after = used_memory(client)
     app.close()
-    analyse(run, expected, start, end, " (a fire's slot: its schedule's latest nominal slot when it was sent)")
+    analyse(run, expected, start, end, what)
     return run
 
 

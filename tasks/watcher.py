@@ -6,7 +6,8 @@ One process is active at a time (a Redis lease, renewed; standbys wait for
 it).  Redis unreachable (restarting) ends nothing: the leader keeps leading
 until its lease would have expired, then stands down and waits for the lease
 again like a standby; a Job event it could not record is not dropped — the
-watch starts over from a fresh list once Redis answers.  On every (re-)list — at start, after a 410 or a dropped stream — it
+watch starts over from a fresh list once Redis answers.  On every (re-)list —
+at start, after a 410 or a dropped stream — it
 reconciles every unfinished task against the Jobs that exist, so a completion
 missed while no watcher ran is recorded, once.  Recording is idempotent: a
 step already recorded is never recorded again, whatever the watch replays.
@@ -279,10 +280,8 @@ class Watcher:
         return pods[-1] if pods else None
 
     async def _log(self, api: client.ApiClient, job: dict) -> str:
-        pod = await self._pod_of(api, job)
-        if pod is None:
-            return ""
-        return await objects.pod_log(api, namespace=job["metadata"]["namespace"], name=pod["metadata"]["name"])
+        """The log of the Job's last pod ("" when there is none)."""
+        return (await self._exit_code(api, job))[1]
 
     async def _exit_code(self, api: client.ApiClient, job: dict) -> tuple[int | None, str, str]:
         """The exit code of the Job's last pod, its log, and what the pod's status says of its end."""

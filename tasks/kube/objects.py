@@ -41,9 +41,14 @@ def _retryable(exc: BaseException) -> bool:
 async def _call(api: client.ApiClient, kind: str, verb: str, *args, **kwargs) -> Any:
     """One API call as raw JSON (no model round trip, so no field is lost), retried while transient."""
     cls, suffix, _ = KINDS[kind]
-    method = getattr(cls(api), f"{verb}_{suffix}")
+    body = await _raw(getattr(cls(api), f"{verb}_{suffix}"), *args, reason=f"kubernetes {verb}", **kwargs)
+    return json.loads(body) if body else None
 
-    async def once():
+
+async def _raw(method, *args, reason: str, **kwargs) -> bytes:
+    """The body of one kubernetes_asyncio call made without its models; an error status or a client failure
+    raised as our tree's error (errors.wrap), transient ones retried."""
+    async def once() -> bytes:
         try:
             resp = await method(*args, _preload_content=False, **kwargs)
             try:
@@ -52,7 +57,7 @@ async def _call(api: client.ApiClient, kind: str, verb: str, *args, **kwargs) ->
                     exc = ApiException(status=resp.status, reason=resp.reason)
                     exc.body = body.decode("utf-8", "replace")
                     raise exc
-                return json.loads(body) if body else None
+                return body
             finally:
                 resp.release()
         except errors.KubeError:
@@ -60,7 +65,7 @@ async def _call(api: client.ApiClient, kind: str, verb: str, *args, **kwargs) ->
         except Exception as exc:  # noqa: BLE001 - mapped into our tree
             raise errors.wrap(exc) from exc
 
-    return await retry_async(once, retryable=_retryable, reason=f"kubernetes {verb}")
+    return await retry_async(once, retryable=_retryable, reason=reason)
 
 
 def _ns_args(kind: str, namespace: str | None) -> tuple:
@@ -132,23 +137,9 @@ async def pod_log(api: client.ApiClient, *, namespace: str, name: str, container
     if container:
         kwargs["container"] = container
 
-    async def once() -> str:
-        try:
-            resp = await core.read_namespaced_pod_log(name, namespace, _preload_content=False, **kwargs)
-            try:
-                if resp.status >= 400:
-                    exc = ApiException(status=resp.status, reason=resp.reason)
-                    exc.body = (await resp.read()).decode("utf-8", "replace")
-                    raise exc
-                return (await resp.read()).decode("utf-8", "replace")
-            finally:
-                resp.release()
-        except errors.KubeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - mapped into our tree
-            raise errors.wrap(exc) from exc
-
     try:
-        return await retry_async(once, retryable=_retryable, reason="kubernetes log")
+        body = await _raw(lambda **kw: core.read_namespaced_pod_log(name, namespace, **kw), reason="kubernetes log",
+                          **kwargs)
+        return body.decode("utf-8", "replace")
     except errors.KubeError:  # gone, never started, or the API kept failing: the exit code is what counts
         return ""

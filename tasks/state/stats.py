@@ -168,10 +168,7 @@ class RetryFlusher:
                      if n > self.flushed[reason]}
             if not delta:
                 return 0
-            with client.pipeline(transaction=True) as pipe:
-                for reason, n in delta.items():
-                    pipe.hincrby(keys.retry_stats(), f"{self.process}:{reason}", n)
-                pipe.execute()
+            add_retries(client, self.process, delta)
             self.flushed.update(delta)
             return sum(delta.values())
 
@@ -206,12 +203,17 @@ def count_retries(client: Any, found: dict[str, int], process: str = "job-runner
     if not found:
         return
     try:
-        with client.pipeline(transaction=True) as pipe:
-            for reason, n in found.items():
-                pipe.hincrby(keys.retry_stats(), f"{process}:{reason}", n)
-            pipe.execute()
+        add_retries(client, process, found)
     except Exception as exc:  # noqa: BLE001 - metrics never fail the work
         log.warning("the job-runner's retries were not counted: %s", exc)
+
+
+def add_retries(client: Any, process: str, counts: dict[str, int]) -> None:
+    """Add `counts` (reason → retries) to the process's, all or nothing (MULTI); raises if Redis fails."""
+    with client.pipeline(transaction=True) as pipe:
+        for reason, n in counts.items():
+            pipe.hincrby(keys.retry_stats(), f"{process}:{reason}", n)
+        pipe.execute()
 
 
 def read_retries(client: Any) -> dict[tuple[str, str], int]:

@@ -21,7 +21,6 @@ import random
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
 
@@ -33,7 +32,7 @@ from tasks.state import keys
 from tasks.state.records import TaskRecord
 from tests.support import cheap_jobs
 from tests.support.servers import free_port
-from tests.support.stack import Stack
+from tests.support.stack import Stack, api_call
 
 NS = "conc"
 CLUSTERS = [f"k{i}" for i in range(12)]
@@ -85,14 +84,7 @@ class Client:
         self.url, self.token = url, token
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
+        return api_call(self.url, self.token, method, path, body)
 
     def backup(self, cluster: str) -> tuple[int, dict]:
         return self.call("POST", f"/api/v1/namespaces/{NS}/clusters/{cluster}/backups",

@@ -143,19 +143,24 @@ async def test_an_api_refusal_is_122(kubesim, namespace, repo_host, tmp_path):
     assert code == 122 and "cannot read the kubeconfig" in err
 
 
+async def run_job(batch: client.BatchV1Api, namespace: str, name: str, command: list[str]):
+    """Run `command` as a backup Job runs the job-runner (its service account, BRQ_JOB_NAME); the Job once ended."""
+    await batch.create_namespaced_job(namespace, {"metadata": {"name": name}, "spec": {
+        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{
+            "name": "job-runner", "image": "backrest-queue:dev", "command": command,
+            "env": [{"name": "BRQ_JOB_NAME", "value": name}]}]}}}})
+    return await eventually(lambda: batch.read_namespaced_job(name, namespace),
+                            lambda j: condition(j, "Complete") or condition(j, "Failed"), timeout=60,
+                            what="job finished")
+
+
 async def test_in_a_job_it_uses_its_service_account_and_writes_progress_on_its_job(api, namespace, repo_host):
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     progress_argv = ["sh", "-c", "echo 'status: ok (backup/expire running - 42.50% complete)'"]
     command = ["python", "-m", "tasks.jobrunner", "exec", "--namespace", namespace, "--selector", SELECTOR,
                "--container", "pgbackrest", "--progress-argv", json.dumps(progress_argv), "--progress-every", "0.2",
                "--", "sh", "-c", "echo out; echo err >&2; sleep 2; exit 3"]
-    await batch.create_namespaced_job(namespace, {"metadata": {"name": "backup-1"}, "spec": {
-        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{
-            "name": "job-runner", "image": "backrest-queue:dev", "command": command,
-            "env": [{"name": "BRQ_JOB_NAME", "value": "backup-1"}]}]}}}})
-    done = await eventually(lambda: batch.read_namespaced_job("backup-1", namespace),
-                            lambda j: condition(j, "Complete") or condition(j, "Failed"), timeout=60,
-                            what="job finished")
+    done = await run_job(batch, namespace, "backup-1", command)
     pods = await core.list_namespaced_pod(namespace, label_selector="job-name=backup-1")
     pod = pods.items[0]
     log = await core.read_namespaced_pod_log(pod.metadata.name, namespace)
@@ -171,13 +176,7 @@ async def test_in_a_job_that_succeeds_it_notes_its_outcome_and_label_on_its_job(
     script = "echo 'P00   INFO: new backup label = 20261127-010203F'; echo 'P00   INFO: expire command end: ok'"
     command = ["python", "-m", "tasks.jobrunner", "exec", "--namespace", namespace, "--selector", SELECTOR,
                "--container", "pgbackrest", "--", "sh", "-c", script]
-    await batch.create_namespaced_job(namespace, {"metadata": {"name": "backup-2"}, "spec": {
-        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{
-            "name": "job-runner", "image": "backrest-queue:dev", "command": command,
-            "env": [{"name": "BRQ_JOB_NAME", "value": "backup-2"}]}]}}}})
-    done = await eventually(lambda: batch.read_namespaced_job("backup-2", namespace),
-                            lambda j: condition(j, "Complete") or condition(j, "Failed"), timeout=60,
-                            what="job finished")
+    done = await run_job(batch, namespace, "backup-2", command)
     assert condition(done, "Complete") is not None
     # the Complete Job carries it: the watcher records the step from this object alone
     assert json.loads(done.metadata.annotations["brq.io/outcome"]) == {

@@ -189,14 +189,7 @@ class Stack:
     # -- the REST API ----------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: dict | None = None, *, token: str = "admin") -> tuple[int, dict]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.api_url + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.tokens[token]}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
+        return api_call(self.api_url, self.tokens[token], method, path, body)
 
     def wait_task(self, task_id: str, timeout: float = 180.0) -> dict:
         deadline = time.monotonic() + timeout
@@ -216,6 +209,18 @@ class Stack:
         out = self.kubesim.kubectl("-n", namespace, "exec", f"deploy/{cluster}", "-c", "database", "--",
                                    "psql", "-v", "ON_ERROR_STOP=1", "-Atc", sql, check=True)
         return out.stdout.strip()
+
+
+def api_call(url: str, token: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """One REST request to the API at `url` with a bearer token: (status, JSON body)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url + path, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
 
 
 def stop_pids(pids: dict[str, int], timeout: float = 30.0) -> list[str]:
