@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from kubesim.cluster import default_expose
 from kubesim.process import KubesimProcess
 from tasks.auth_tokens import add_token
 from tests.e2e.test_backups import \
@@ -153,8 +154,19 @@ def pod_processes(marker: str) -> list[int]:
     return found
 
 
+def open_to_pod_users() -> None:
+    """k8s/ runs every process as a non-root user, which must read the project and this Python where kubesim shows
+    them to pods (at their host paths).  A checkout is world-readable, except a clone made straight into
+    `mktemp -d` (0700): give others read and search on those directories, as any checkout has."""
+    for path in default_expose():
+        mode = os.stat(path).st_mode
+        if mode & 0o005 != 0o005:
+            os.chmod(path, mode | 0o005)
+
+
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
+    open_to_pod_users()
     directory = str(tmp_path_factory.mktemp("in-kubesim"))
     stack = Deployed(directory)
     marker = None
